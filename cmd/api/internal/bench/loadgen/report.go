@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The project's performance targets for the hot-cache api.
+const (
+	minThroughputRatio = 0.70      // of the ceiling's requests/s
+	maxP99Ratio        = 1.5       // times the ceiling's p99
+	maxRSS             = 150 * 1e6 // bytes at the end of the api's measured run
+)
+
+// summary is one target's figures over all rounds: the median of each rate, latency and CPU
+// figure, the largest memory reading, and the sum of the failures.
+type summary struct {
+	name   string
+	rounds int
+	m      measurement
+}
+
+func summarize(t *target) summary {
+	s := summary{name: t.name, rounds: len(t.rounds)}
+	s.m.rps = median(t.rounds, func(m measurement) float64 { return m.rps })
+	s.m.requests = int(median(t.rounds, func(m measurement) float64 { return float64(m.requests) }))
+	s.m.p50 = time.Duration(median(t.rounds, func(m measurement) float64 { return float64(m.p50) }))
+	s.m.p99 = time.Duration(median(t.rounds, func(m measurement) float64 { return float64(m.p99) }))
+	s.m.serverCPU = median(t.rounds, func(m measurement) float64 { return m.serverCPU })
+	s.m.loadCPU = median(t.rounds, func(m measurement) float64 { return m.loadCPU })
+	s.m.otherCPU = median(t.rounds, func(m measurement) float64 { return m.otherCPU })
+	s.m.rss, s.m.peak = -1, -1
+	for _, m := range t.rounds {
+		s.m.rss, s.m.peak = max(s.m.rss, m.rss), max(s.m.peak, m.peak)
+		s.m.non200 += m.non200
+		s.m.errors += m.errors
+		if s.m.firstErr == "" {
+			s.m.firstErr = m.firstErr
+		}
+	}
+	return s
+}
+
+func median(ms []measurement, f func(measurement) float64) float64 {
+	v := make([]float64, len(ms))
+	for i, m := range ms {
+		v[i] = f(m)
+	}
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// report is everything printed at the end of a run.
+type report struct {
+	when       time.Time
+	opts       options
+	gomaxprocs int
+	exams      int
+	bodyMin    int64
+	bodyMax    int64
+
+	cached, ceiling, uncached summary
+	cacheUse                  cacheCounters
+	notes                     []string
+}
+
+// verdict is one performance target and how the run fared against it.
+type verdict struct {
+	target string
+	figure string
+	status string // met, missed, or not measured
+}
+
+func (r report) verdicts() []verdict {
+	met := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "missed"
+	}
+	tput := r.cached.m.rps / r.ceiling.m.rps
+	p99 := float64(r.cached.m.p99) / float64(r.ceiling.m.p99)
+	mem := verdict{target: "api RSS < 150 MB at the end of its run", figure: "n/a", status: "not measured"}
+	if r.cached.m.rss >= 0 {
+		mem.figure, mem.status = megabytes(r.cached.m.rss), met(r.cached.m.rss < maxRSS)
+	}
+	return []verdict{
+		{"hot-cache req/s >= 70% of the ceiling's", fmt.Sprintf("%.0f%%", 100*tput), met(tput >= minThroughputRatio)},
+		{"hot-cache p99 <= 1.5x the ceiling's", fmt.Sprintf("%.2fx", p99), met(p99 <= maxP99Ratio)},
+		mem,
+	}
+}
+
+func (r report) ratios() [][2]string {
+	return [][2]string{
+		{"hot-cache req/s / ceiling req/s", fmt.Sprintf("%.2f", r.cached.m.rps/r.ceiling.m.rps)},
+		{"hot-cache p99 / ceiling p99", fmt.Sprintf("%.2f", float64(r.cached.m.p99)/float64(r.ceiling.m.p99))},
+		{"hot-cache req/s / no-cache req/s", fmt.Sprintf("%.2f", r.cached.m.rps/r.uncached.m.rps)},
+		{"hot-cache server CPU/req / ceiling's", ratioOf(r.cached.m, r.ceiling.m)},
+	}
+}
+
+var tableHeader = []string{"target", "requests", "req/s", "p50", "p99", "server CPU", "loadgen CPU", "other CPU", "server CPU/req", "RSS at end", "peak RSS"}
+
+func (r report) rows() [][]string {
+	var rows [][]string
+	for _, s := range []summary{r.cached, r.ceiling, r.uncached} {
+		m := s.m
+		rows = append(rows, []string{s.name, fmt.Sprint(m.requests), fmt.Sprintf("%.0f", m.rps),
+			millis(m.p50), millis(m.p99), cores(m.serverCPU), cores(m.loadCPU), cores(m.otherCPU), cpuPerRequest(m), megabytes(m.rss), megabytes(m.peak)})
+	}
+	return rows
+}
+
+// failedRequests describes the failed requests of the run, or returns "" when there were none.
+func (r report) failedRequests() string {
+	var parts []string
+	for _, s := range []summary{r.cached, r.ceiling, r.uncached} {
+		if s.m.errors+s.m.non200 > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d errors and %d non-200 answers (first: %s)",
+				s.name, s.m.errors, s.m.non200, s.m.firstErr))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (r report) describe() []string {
+	rounds := "1 round"
+	if r.opts.rounds > 1 {
+		rounds = fmt.Sprintf("%d rounds in rotating order, median round", r.opts.rounds)
+	}
+	lines := []string{
+		fmt.Sprintf("GET /api/v1/exams/:id/questions cycling over %d exams (bodies %s-%s kB), %d connections, %s warmup + %s measured per target, %s.",
+			r.exams, kilobytes(r.bodyMin), kilobytes(r.bodyMax), r.opts.conns, r.opts.warmup, r.opts.duration, rounds),
+		fmt.Sprintf("%d CPUs, GOMAXPROCS %d in every server and in the load generator; the server under load, the load generator, Postgres and Redis share them. %s/%s, %s, %s.",
+			runtime.NumCPU(), r.gomaxprocs, runtime.GOOS, runtime.GOARCH, runtime.Version(), r.when.Format("2006-01-02 15:04 MST")),
+	}
+	if r.cacheUse.known {
+		c := r.cacheUse
+		lines = append(lines, fmt.Sprintf("Hot-cache api during its warmups and measured runs, exam_questions: %d hits in process memory, %d in Redis, %d misses, %d cache errors.",
+			c.LocalHits, c.RemoteHits, c.Misses, c.Errors))
+	}
+	lines = append(lines, "CPU is in cores (CPU seconds per second of the measured run) of the server under load, the load generator, and everything else on the machine (Postgres, Redis, unrelated work); server CPU/req is the server's CPU time per request, which other load on the machine disturbs less than req/s.")
+	return append(lines, r.notes...)
+}
+
+func (r report) printText(w io.Writer) {
+	fmt.Fprintln(w)
+	for _, l := range r.describe() {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintln(w)
+	rows := append([][]string{tableHeader}, r.rows()...)
+	widths := make([]int, len(tableHeader))
+	for _, row := range rows {
+		for i, c := range row {
+			widths[i] = max(widths[i], len([]rune(c)))
+		}
+	}
+	for _, row := range rows {
+		var b strings.Builder
+		for i, c := range row {
+			pad := strings.Repeat(" ", widths[i]-len([]rune(c)))
+			if i == 0 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString("  " + pad + c)
+			}
+		}
+		fmt.Fprintln(w, b.String())
+	}
+	fmt.Fprintln(w)
+	for _, ra := range r.ratios() {
+		fmt.Fprintf(w, "%-38s %s\n", ra[0], ra[1])
+	}
+	fmt.Fprintln(w)
+	for _, v := range r.verdicts() {
+		fmt.Fprintf(w, "%-42s %-8s %s\n", v.target, v.figure, v.status)
+	}
+	if bad := r.failedRequests(); bad != "" {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "INVALID RUN:", bad)
+	}
+}
+
+func (r report) markdown() []byte {
+	var b bytes.Buffer
+	b.WriteString(strings.Join(r.describe(), "\n") + "\n\n")
+	b.WriteString("| " + strings.Join(tableHeader, " | ") + " |\n")
+	b.WriteString("|---" + strings.Repeat("|--:", len(tableHeader)-1) + "|\n")
+	for _, row := range r.rows() {
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	b.WriteString("\n| ratio | value |\n|---|--:|\n")
+	for _, ra := range r.ratios() {
+		fmt.Fprintf(&b, "| %s | %s |\n", ra[0], ra[1])
+	}
+	b.WriteString("\n| target | figure | result |\n|---|--:|---|\n")
+	for _, v := range r.verdicts() {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", v.target, v.figure, v.status)
+	}
+	if bad := r.failedRequests(); bad != "" {
+		fmt.Fprintf(&b, "\n**Invalid run:** %s\n", bad)
+	}
+	return b.Bytes()
+}
+
+func millis(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+// cpuPerRequest is the server's CPU time per request.
+func cpuPerRequest(m measurement) string {
+	if m.serverCPU < 0 || m.rps == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f µs", 1e6*m.serverCPU/m.rps)
+}
+
+func ratioOf(a, b measurement) string {
+	if a.serverCPU < 0 || b.serverCPU < 0 || a.rps == 0 || b.rps == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", (a.serverCPU/a.rps)/(b.serverCPU/b.rps))
+}
+
+func cores(c float64) string {
+	if c < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", c)
+}
+
+// megabytes and kilobytes use decimal units, as the targets are stated.
+func megabytes(n int64) string {
+	if n < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+func kilobytes(n int64) string { return fmt.Sprintf("%.1f", float64(n)/1e3) }

@@ -1,0 +1,168 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oeshq/oes/pkg/exam"
+	"github.com/oeshq/oes/pkg/oes"
+)
+
+type exams struct {
+	svc *exam.Service
+}
+
+// The public reads write the cached JSON bytes as they are; admins get a fresh view with the
+// answer key and unpublished exams.
+
+func (h exams) list(c *gin.Context) {
+	b, err := h.svc.PublishedExamsJSON(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Data(http.StatusOK, contentTypeJSON, b)
+}
+
+func (h exams) get(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if isAdmin(c) {
+		e, err := h.svc.Exam(c, id)
+		respond(c, http.StatusOK, e, err)
+		return
+	}
+	b, err := h.svc.ExamJSON(c, id)
+	respondBytes(c, b, err)
+}
+
+func (h exams) questions(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if isAdmin(c) {
+		qs, err := h.svc.ExamQuestions(c, id)
+		respond(c, http.StatusOK, gin.H{"exam_id": id, "questions": qs}, err)
+		return
+	}
+	b, err := h.svc.ExamQuestionsJSON(c, id)
+	respondBytes(c, b, err)
+}
+
+func (h exams) question(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if isAdmin(c) {
+		q, err := h.svc.Question(c, id)
+		respond(c, http.StatusOK, q, err)
+		return
+	}
+	b, err := h.svc.QuestionJSON(c, id)
+	respondBytes(c, b, err)
+}
+
+func (h exams) create(c *gin.Context) {
+	var in oes.ExamInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	e, err := h.svc.CreateExam(c, nil, in)
+	respond(c, http.StatusCreated, e, err)
+}
+
+func (h exams) update(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var in oes.ExamInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	e, err := h.svc.UpdateExam(c, id, in)
+	respond(c, http.StatusOK, e, err)
+}
+
+func (h exams) delete(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	respondNoContent(c, h.svc.DeleteExam(c, id))
+}
+
+func (h exams) createQuestion(c *gin.Context) {
+	examID, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var in oes.QuestionInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	q, err := h.svc.CreateQuestion(c, examID, in)
+	respond(c, http.StatusCreated, q, err)
+}
+
+func (h exams) updateQuestion(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var in oes.QuestionInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	q, err := h.svc.UpdateQuestion(c, id, in)
+	respond(c, http.StatusOK, q, err)
+}
+
+func (h exams) deleteQuestion(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	respondNoContent(c, h.svc.DeleteQuestion(c, id))
+}
+
+func respond(c *gin.Context, status int, v any, err error) {
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(status, v)
+}
+
+func respondBytes(c *gin.Context, b []byte, err error) {
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Data(http.StatusOK, contentTypeJSON, b)
+}
+
+func respondNoContent(c *gin.Context, err error) {
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/oeshq/oes/cmd/api/internal/httpapi"
+	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/exam"
+	"github.com/oeshq/oes/pkg/store"
+)
+
+// startupPing bounds each dependency check at start-up. A dependency that does not answer
+// in time is logged and the api starts anyway: the cache fails open, Postgres outages are
+// answered with 503 and reported by /readyz until it returns.
+const startupPing = 3 * time.Second
+
+// serve opens the dependencies in order (Redis, then Postgres), serves HTTP until ctx is
+// cancelled, then drains in-flight requests within the shutdown timeout and closes in
+// reverse order.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	log.Info("api starting", "http_addr", cfg.HTTPAddr, "cache_enabled", cfg.CacheEnabled)
+
+	var c *cache.Cache
+	if cfg.CacheEnabled {
+		var err error
+		c, err = cache.New(cfg.CacheURL(), cacheConfig(cfg.Cache), log)
+		if err != nil {
+			return fmt.Errorf("CACHE_REDIS_URL/REDIS_URL: %w", err)
+		}
+		defer c.Close()
+		pingCtx, cancel := context.WithTimeout(ctx, startupPing)
+		if err := c.Ping(pingCtx); err != nil {
+			log.Warn("redis unavailable; caching is off until it returns", "err", err)
+		} else {
+			log.Info("redis connected")
+		}
+		cancel()
+	}
+
+	pool, err := store.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	pingCtx, cancel := context.WithTimeout(ctx, startupPing)
+	if err := st.Ping(pingCtx); err != nil {
+		log.Warn("postgres unavailable; answering 503 until it returns", "err", err)
+	} else {
+		log.Info("postgres connected")
+	}
+	cancel()
+
+	handler := httpapi.NewRouter(httpapi.Deps{
+		Log:        log,
+		Exams:      exam.NewService(st, c, log),
+		Cache:      c,
+		DB:         st,
+		AdminToken: cfg.AdminToken,
+	})
+	srv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	log.Info("api listening", "addr", ln.Addr().String())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("api shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: in-flight requests did not finish in %s: %w", cfg.ShutdownTimeout, err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("api stopped")
+	return nil
+}
+
+// cacheConfig translates the environment's cache settings into the cache library's.
+func cacheConfig(c config.Cache) cache.Config {
+	cc := cache.DefaultConfig()
+	cc.Namespace = c.CacheNamespace
+	cc.DefaultTTL = c.CacheDefaultTTL
+	cc.NotFoundTTL = c.CacheNotFound
+	cc.LocalCacheBytes = int64(c.CacheLocalSize)
+	cc.TTL = map[cache.Kind]time.Duration{
+		cache.KindExam:          c.TTLExam,
+		cache.KindExamQuestions: c.TTLExamQuestions,
+		cache.KindQuestion:      c.TTLQuestion,
+		cache.KindUserProfile:   c.TTLUserProfile,
+		cache.KindExamResult:    c.TTLExamResult,
+		cache.KindUserExams:     c.TTLUserExams,
+		cache.KindAllExams:      c.TTLAllExams,
+	}
+	return cc
+}

@@ -1,0 +1,55 @@
+// Package cache keeps read-mostly data (exams, questions, profiles, results, lists) in Redis,
+// shared by every API replica, with a bounded copy in each process's memory.
+//
+// # Two levels, kept coherent by Redis
+//
+// Reads use rueidis's server-assisted client-side caching (RESP3 CLIENT TRACKING): the first
+// read of a key asks Redis, which remembers that this connection holds the key; later reads
+// are answered from process memory with no round trip. When any client changes or deletes the
+// key, or it expires, Redis sends this connection an invalidation and the local copy is
+// dropped. A local copy never outlives the entry's TTL in Redis: rueidis reads the key's PTTL
+// with the value and caps the local TTL by it. The local copies are bounded by
+// Config.LocalCacheBytes (least recently used go first) and vanish when the connection drops,
+// since invalidations may have been missed meanwhile.
+//
+// A Cache opens a single pipelined connection to Redis, so the local-cache bound is not
+// divided. The same connection carries the writes, each followed by a PING: Redis delivers the
+// write's invalidation to its own connection before the PING's reply, so a read that follows
+// a write in the same process sees the write.
+//
+// # Keys
+//
+// An entry of Key k lives at
+//
+//	<namespace>:g<generation>:<k>      e.g. oes:cache:g0:exam:42, oes:cache:g3:all_exams
+//
+// and the current generation at <namespace>:gen (a missing key is generation 0). The
+// generation is read like an entry, so it is normally local too. Clear increments it: every
+// process's local copy of the generation is invalidated, later reads and writes use the new
+// prefix, and the old entries are never read again and expire by their TTL. Clear is thus
+// O(1), reaches every replica, and touches no key outside the namespace (the email queue
+// shares the Redis). The generation key has no TTL; under an allkeys-* maxmemory policy Redis
+// could evict it and bring back entries cleared less than a TTL ago, so prefer noeviction
+// (the queue needs it anyway) or a volatile-* policy.
+//
+// # Values
+//
+// Each Redis value starts with a marker byte:
+//
+//	'v' <bytes>    a value, as given to Set
+//	'n' <message>  a remembered "not found" (a tombstone), written by GetOrSet when its loader
+//	               returns an oes.ENOTFOUND error; it lives Config.NotFoundTTL and carries the
+//	               error's message
+//
+// Get reports a tombstone as a miss; GetOrSet returns it as an oes.ENOTFOUND error.
+//
+// # When Redis is down
+//
+// The cache fails open: Get reports a miss with an error, GetOrSet returns its loader's
+// result, Set, Delete and Clear return an error. Each failure is counted (Stats) and logged
+// at most once per Config.ErrorLogInterval. After a connection failure the Cache stops asking
+// Redis, so an outage costs requests nothing, and probes it in the background with
+// exponential backoff (100ms up to 5s); when a probe succeeds the Cache uses Redis again.
+// New behaves the same when Redis is down at start. Dials and unanswered connections give up
+// after one second.
+package cache

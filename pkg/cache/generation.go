@@ -1,0 +1,39 @@
+package cache
+
+import (
+	"context"
+
+	"github.com/redis/rueidis"
+)
+
+// genPrefix is the key prefix of one generation, kept so that a read does not rebuild it.
+type genPrefix struct {
+	gen    string
+	prefix string // "<namespace>:g<gen>:"
+}
+
+// keyPrefix returns the prefix of the current generation. The generation is read with
+// DoCache, so it normally comes from process memory, and Clear's INCR invalidates it in every
+// process. A missing generation key is generation 0.
+func (c *Cache) keyPrefix(ctx context.Context) (string, error) {
+	gen, err := c.client.DoCache(ctx, c.client.B().Get().Key(c.genKey).Cache(), genLocalTTL).ToString()
+	if rueidis.IsRedisNil(err) {
+		gen, err = "0", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if p := c.prefix.Load(); p != nil && p.gen == gen {
+		return p.prefix, nil
+	}
+	p := &genPrefix{gen: gen, prefix: c.cfg.Namespace + ":g" + gen + ":"}
+	c.prefix.Store(p)
+	return p.prefix, nil
+}
+
+// redisKey returns the Redis key of k in the generation whose prefix is given.
+func redisKey(prefix string, k Key) string {
+	b := make([]byte, 0, len(prefix)+32)
+	b = k.appendTo(append(b, prefix...))
+	return rueidis.BinaryString(b) // b is never written again
+}

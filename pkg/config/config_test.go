@@ -1,0 +1,103 @@
+package config_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/oeshq/oes/pkg/config"
+)
+
+type testConfig struct {
+	config.Database
+	config.Redis
+	config.Cache
+	config.HTTP
+	config.Shutdown
+	config.Log
+}
+
+func TestLoadDefaults(t *testing.T) {
+	var cfg testConfig
+	require.NoError(t, config.Load(&cfg, nil, &bytes.Buffer{}))
+
+	require.Equal(t, "postgres://localhost:5432/oes?sslmode=disable", cfg.DatabaseURL)
+	require.Equal(t, "redis://localhost:6379/0", cfg.CacheURL())
+	require.Equal(t, "redis://localhost:6379/0", cfg.QueueURL())
+	require.Equal(t, ":8080", cfg.HTTPAddr)
+	require.Equal(t, time.Hour, cfg.CacheDefaultTTL)
+	require.Equal(t, 20*time.Second, cfg.ShutdownTimeout)
+	require.Equal(t, config.ByteSize(64<<20), cfg.CacheLocalSize)
+	require.Equal(t, config.LogFormat("json"), cfg.LogFormat)
+}
+
+func TestLoadOverridesRedisPerRole(t *testing.T) {
+	t.Setenv("REDIS_URL", "redis://shared:6379/0")
+	t.Setenv("QUEUE_REDIS_URL", "redis://queue:6379/0")
+	var cfg testConfig
+	require.NoError(t, config.Load(&cfg, nil, &bytes.Buffer{}))
+	require.Equal(t, "redis://shared:6379/0", cfg.CacheURL())
+	require.Equal(t, "redis://queue:6379/0", cfg.QueueURL())
+}
+
+func TestLoadBadValueNamesTheVariable(t *testing.T) {
+	tests := []struct{ name, key, value string }{
+		{"duration", "CACHE_DEFAULT_TTL", "soon"},
+		{"negativeTTL", "CACHE_TTL_EXAM", "-1h"},
+		{"byteSize", "CACHE_LOCAL_SIZE", "lots"},
+		{"logLevel", "LOG_LEVEL", "loud"},
+		{"logFormat", "LOG_FORMAT", "xml"},
+		{"databaseScheme", "DATABASE_URL", "mysql://localhost/oes"},
+		{"redisScheme", "CACHE_REDIS_URL", "http://localhost:6379"},
+		{"shutdown", "SHUTDOWN_TIMEOUT", "0s"},
+		{"maxConns", "DATABASE_MAX_CONNS", "many"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(tt.key, tt.value)
+			var cfg testConfig
+			err := config.Load(&cfg, nil, &bytes.Buffer{})
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.key)
+		})
+	}
+}
+
+func TestLoadNeverEchoesAURLPassword(t *testing.T) {
+	t.Setenv("DATABASE_URL", "mysql://user:hunter2@db/oes")
+	var cfg testConfig
+	err := config.Load(&cfg, nil, &bytes.Buffer{})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "hunter2")
+}
+
+func TestLoadHelpPrintsEveryVariable(t *testing.T) {
+	var out bytes.Buffer
+	var cfg testConfig
+	err := config.Load(&cfg, []string{"--help"}, &out)
+	require.True(t, errors.Is(err, config.ErrHelp))
+	for _, key := range []string{
+		"DATABASE_URL", "REDIS_URL", "CACHE_REDIS_URL", "QUEUE_REDIS_URL", "HTTP_ADDR",
+		"CACHE_DEFAULT_TTL", "CACHE_LOCAL_SIZE", "SHUTDOWN_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL",
+	} {
+		require.Contains(t, out.String(), key)
+	}
+	require.True(t, strings.Contains(out.String(), "64MiB"), "defaults are shown")
+}
+
+func TestByteSizeDecode(t *testing.T) {
+	for in, want := range map[string]config.ByteSize{
+		"1024": 1024, "512KiB": 512 << 10, "64MiB": 64 << 20, "2GiB": 2 << 30, "10B": 10,
+	} {
+		var b config.ByteSize
+		require.NoError(t, b.Decode(in), in)
+		require.Equal(t, want, b, in)
+	}
+	var b config.ByteSize
+	require.Error(t, b.Decode("-1"))
+	require.Error(t, b.Decode("1TB"))
+}

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/oeshq/oes/db/dbsqlc"
+	"github.com/oeshq/oes/pkg/oes"
+)
+
+// NewUser is an account to store. PasswordHash is already hashed; the store never sees a
+// password.
+type NewUser struct {
+	Email        string
+	Name         string
+	PasswordHash string
+	Role         string // oes.RoleStudent or oes.RoleAdmin
+	// EmailVerifiedAt is when the address was confirmed, nil while it is not.
+	EmailVerifiedAt *time.Time
+}
+
+// Account is a user together with the password hash, for signing in. It is the only way the
+// hash leaves the store; do not hand it further than the code that checks a password.
+type Account struct {
+	oes.User
+	PasswordHash string
+}
+
+// CreateUser stores a new account. ECONFLICT when the email, compared case-insensitively, is
+// taken; EINVALID when the role is not one the schema knows.
+func (s *Store) CreateUser(ctx context.Context, in NewUser) (oes.User, error) {
+	row, err := s.q.CreateUser(ctx, s.pool, dbsqlc.CreateUserParams{
+		Email:           in.Email,
+		Name:            in.Name,
+		PasswordHash:    in.PasswordHash,
+		Role:            in.Role,
+		EmailVerifiedAt: in.EmailVerifiedAt,
+	})
+	if err != nil {
+		return oes.User{}, translate(err, "user")
+	}
+	return userFromRow(row), nil
+}
+
+// UpsertUser creates the account or, when the email is taken, makes the existing account
+// match in: name, password hash and role are overwritten, an earlier verification is kept.
+// It lets seeding be repeated.
+func (s *Store) UpsertUser(ctx context.Context, in NewUser) (oes.User, error) {
+	row, err := s.q.UpsertUser(ctx, s.pool, dbsqlc.UpsertUserParams{
+		Email:           in.Email,
+		Name:            in.Name,
+		PasswordHash:    in.PasswordHash,
+		Role:            in.Role,
+		EmailVerifiedAt: in.EmailVerifiedAt,
+	})
+	if err != nil {
+		return oes.User{}, translate(err, "user")
+	}
+	return userFromRow(row), nil
+}
+
+// GetUser returns the user with the given id. ENOTFOUND when there is none.
+func (s *Store) GetUser(ctx context.Context, id int64) (oes.User, error) {
+	row, err := s.q.GetUser(ctx, s.pool, id)
+	if err != nil {
+		return oes.User{}, translate(err, fmt.Sprintf("user %d", id))
+	}
+	return userFromRow(row), nil
+}
+
+// GetAccountByEmail returns the account whose email equals email ignoring case, with its
+// password hash. ENOTFOUND when there is none; the message does not repeat the address.
+func (s *Store) GetAccountByEmail(ctx context.Context, email string) (Account, error) {
+	row, err := s.q.GetUserByEmail(ctx, s.pool, email)
+	if err != nil {
+		return Account{}, translate(err, "user")
+	}
+	return Account{User: userFromRow(row), PasswordHash: row.PasswordHash}, nil
+}
+
+func userFromRow(r dbsqlc.User) oes.User {
+	return oes.User{
+		ID:              r.ID,
+		Email:           r.Email,
+		Name:            r.Name,
+		Role:            r.Role,
+		EmailVerifiedAt: r.EmailVerifiedAt,
+		CreatedAt:       r.CreatedAt,
+		UpdatedAt:       r.UpdatedAt,
+	}
+}
