@@ -34,6 +34,7 @@ func seed(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	log.Info("demo data loaded", "summary", fmt.Sprintf("%+v", sum))
+	log.Info("demo data loaded", "exams_created", sum.ExamsCreated, "exams_already_present", sum.ExamsSkipped,
+		"admin", sum.Admin.Email, "student", sum.Student.Email)
 	return nil
 }

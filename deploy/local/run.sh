@@ -24,7 +24,7 @@ stop() {
 	kill -TERM "${pids[@]}" 2>/dev/null || true
 	wait "${pids[@]}" 2>/dev/null || true
 }
-trap 'stop; exit 130' INT TERM
+trap 'stop; exit 0' INT TERM
 
 "$bin/emailworker" &
 pids+=($!)
