@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,20 +18,22 @@ const MaxBodyBytes = 1 << 20
 
 const (
 	requestIDHeader = "X-Request-ID"
+	ctxRequestID    = "oes.request_id"
 	ctxLogger       = "oes.logger"
 )
 
-// requestContext gives every request an id (an incoming X-Request-ID is kept, within reason)
-// and a logger carrying it, echoes the id in the response, and logs the request when done.
+// requestContext gives every request an id (an incoming X-Request-ID is kept, within reason),
+// echoes it in the response, and logs the request when done. The request's logger, which
+// carries the id, is built only when something logs: most requests log nothing.
 func requestContext(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader(requestIDHeader)
 		if !validRequestID(id) {
-			id = newRequestID()
+			id = requestIDs.next()
 		}
 		c.Header(requestIDHeader, id)
-		reqLog := log.With("request_id", id)
-		c.Set(ctxLogger, reqLog)
+		c.Set(ctxRequestID, id)
+		c.Set(ctxLogger, log)
 
 		start := time.Now()
 		c.Next()
@@ -38,19 +41,23 @@ func requestContext(log *slog.Logger) gin.HandlerFunc {
 		if c.Writer.Status() >= 500 {
 			level = slog.LevelWarn
 		}
-		reqLog.LogAttrs(c.Request.Context(), level, "request",
-			slog.String("method", c.Request.Method),
-			slog.String("route", c.FullPath()),
-			slog.Int("status", c.Writer.Status()),
-			slog.Duration("duration", time.Since(start)))
+		if log.Enabled(c.Request.Context(), level) {
+			logger(c).LogAttrs(c.Request.Context(), level, "request",
+				slog.String("method", c.Request.Method),
+				slog.String("route", c.FullPath()),
+				slog.Int("status", c.Writer.Status()),
+				slog.Duration("duration", time.Since(start)))
+		}
 	}
 }
 
+// logger returns the request's logger, tagged with its request id.
 func logger(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(ctxLogger); ok {
-		return l.(*slog.Logger)
+	log, ok := c.Get(ctxLogger)
+	if !ok {
+		return slog.Default()
 	}
-	return slog.Default()
+	return log.(*slog.Logger).With("request_id", c.GetString(ctxRequestID))
 }
 
 // validRequestID accepts ids a log line can carry safely: short, printable ASCII.
@@ -66,10 +73,32 @@ func validRequestID(id string) bool {
 	return true
 }
 
-func newRequestID() string {
-	var b [12]byte
+// requestIDs mints ids unique across replicas without a syscall per request: a random
+// prefix chosen at start-up followed by a counter.
+var requestIDs = newIDSource()
+
+type idSource struct {
+	prefix [12]byte
+	n      atomic.Uint64
+}
+
+func newIDSource() *idSource {
+	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	s := &idSource{}
+	hex.Encode(s.prefix[:], b[:])
+	return s
+}
+
+func (s *idSource) next() string {
+	var buf [24]byte
+	copy(buf[:12], s.prefix[:])
+	n := s.n.Add(1)
+	for i := 23; i >= 12; i-- {
+		buf[i] = "0123456789abcdef"[n&0xf]
+		n >>= 4
+	}
+	return string(buf[:])
 }
 
 // recoverPanics turns a panic into a logged 500 with the usual error body; the stack goes to
@@ -97,7 +126,7 @@ func limitBody() gin.HandlerFunc {
 			writeError(c, oes.Errorf(oes.ETOOLARGE, "request body exceeds %d bytes", MaxBodyBytes))
 			return
 		}
-		if c.Request.Body != nil {
+		if c.Request.Body != nil && c.Request.Body != http.NoBody {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
 		}
 		c.Next()
