@@ -151,32 +151,12 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		sizes[i] = int64(len(b))
 	}
 	targets := []*target{{name: cached.name, proc: cached}, {name: ceiling.name, proc: ceiling}, {name: uncached.name, proc: uncached}}
-	cacheUse := cacheCounters{known: true}
-	// Each round visits every target, starting one further along than the round before, so
-	// that no target always runs first or right after the same neighbour.
-	for round := range o.rounds {
-		for i := range targets {
-			t := targets[(i+round)%len(targets)]
-			progress("round %d/%d: %s, %s warmup + %s", round+1, o.rounds, t.name, o.warmup, o.duration)
-			var before cacheCounters
-			var statsErr error
-			if t.proc == cached {
-				before, statsErr = examQuestionStats(ctx, client, cached.addr, adminToken)
-			}
-			m, err := measure(ctx, t.proc, load{base: "http://" + t.proc.addr, paths: paths, sizes: sizes, conns: o.conns}, o)
-			if err != nil {
-				return err
-			}
-			if t.proc == cached {
-				after, err := examQuestionStats(ctx, client, cached.addr, adminToken)
-				if err = errors.Join(statsErr, err); err != nil {
-					cacheUse.known = false
-					progress("cache counters unavailable: %v", err)
-				}
-				cacheUse = cacheUse.add(after.sub(before))
-			}
-			t.rounds = append(t.rounds, m)
-		}
+	cacheStats := func() (cacheCounters, error) {
+		return examQuestionStats(ctx, client, cached.addr, adminToken)
+	}
+	cacheUse, err := measureRounds(ctx, o, targets, load{paths: paths, sizes: sizes, conns: o.conns}, cacheStats, progress)
+	if err != nil {
+		return err
 	}
 
 	r := report{
@@ -207,6 +187,41 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the run is invalid: %s", bad)
 	}
 	return nil
+}
+
+// measureRounds measures every target in every round. Each round starts one target further
+// along than the one before, so that no target always runs first or right after the same
+// neighbour. It returns the cache counters of the first target, the hot-cache api, over its
+// runs.
+func measureRounds(ctx context.Context, o options, targets []*target, l load, cacheStats func() (cacheCounters, error), progress func(string, ...any)) (cacheCounters, error) {
+	cacheUse := cacheCounters{known: true}
+	for round := range o.rounds {
+		for i := range targets {
+			t := targets[(i+round)%len(targets)]
+			progress("round %d/%d: %s, %s warmup + %s", round+1, o.rounds, t.name, o.warmup, o.duration)
+			hot := t == targets[0]
+			var before cacheCounters
+			var statsErr error
+			if hot {
+				before, statsErr = cacheStats()
+			}
+			l.base = "http://" + t.proc.addr
+			m, err := measure(ctx, t.proc, l, o)
+			if err != nil {
+				return cacheUse, err
+			}
+			if hot {
+				after, err := cacheStats()
+				if err = errors.Join(statsErr, err); err != nil {
+					cacheUse.known = false
+					progress("cache counters unavailable: %v", err)
+				}
+				cacheUse = cacheUse.add(after.sub(before))
+			}
+			t.rounds = append(t.rounds, m)
+		}
+	}
+	return cacheUse, nil
 }
 
 // startServer starts a server on a free loopback port and waits until its /readyz answers.

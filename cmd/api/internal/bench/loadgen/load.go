@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,8 +16,8 @@ import (
 // requestTimeout bounds one request, so that a stuck server ends a run instead of hanging it.
 const requestTimeout = 10 * time.Second
 
-// load is one closed-loop run: conns workers, each with one request in flight on its own
-// keep-alive connection, cycling over the paths until the duration is over.
+// load is one closed-loop run: conns workers, each with one request in flight, over a pool
+// of as many keep-alive connections, cycling over the paths until the duration is over.
 type load struct {
 	base    string   // http://host:port
 	paths   []string // request paths, cycled
@@ -63,7 +64,7 @@ func (o outcome) percentile(p float64) time.Duration {
 	if n == 0 {
 		return 0
 	}
-	i := int(float64(n)*p+0.999999) - 1
+	i := int(math.Ceil(float64(n)*p)) - 1
 	return o.latencies[min(max(i, 0), n-1)]
 }
 

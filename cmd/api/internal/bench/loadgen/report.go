@@ -6,8 +6,10 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The project's performance targets for the hot-cache api.
@@ -20,13 +22,13 @@ const (
 // summary is one target's figures over all rounds: the median of each rate, latency and CPU
 // figure, the largest memory reading, and the sum of the failures.
 type summary struct {
-	name   string
-	rounds int
-	m      measurement
+	name string
+	all  []measurement // one per round
+	m    measurement
 }
 
 func summarize(t *target) summary {
-	s := summary{name: t.name, rounds: len(t.rounds)}
+	s := summary{name: t.name, all: t.rounds}
 	s.m.rps = median(t.rounds, func(m measurement) float64 { return m.rps })
 	s.m.requests = int(median(t.rounds, func(m measurement) float64 { return float64(m.requests) }))
 	s.m.p50 = time.Duration(median(t.rounds, func(m measurement) float64 { return float64(m.p50) }))
@@ -109,22 +111,101 @@ func (r report) ratios() [][2]string {
 	}
 }
 
-var tableHeader = []string{"target", "requests", "req/s", "p50", "p99", "server CPU", "loadgen CPU", "other CPU", "server CPU/req", "RSS at end", "peak RSS"}
+// table is a result table, printed aligned as text or as a markdown table. align has one
+// letter per column: l for labels, r for figures.
+type table struct {
+	align  string
+	header []string
+	rows   [][]string
+}
 
-func (r report) rows() [][]string {
-	var rows [][]string
-	for _, s := range []summary{r.cached, r.ceiling, r.uncached} {
-		m := s.m
-		rows = append(rows, []string{s.name, fmt.Sprint(m.requests), fmt.Sprintf("%.0f", m.rps),
-			millis(m.p50), millis(m.p99), cores(m.serverCPU), cores(m.loadCPU), cores(m.otherCPU), cpuPerRequest(m), megabytes(m.rss), megabytes(m.peak)})
+func (t table) text(w io.Writer) {
+	widths := make([]int, len(t.header))
+	for _, row := range append([][]string{t.header}, t.rows...) {
+		for i, c := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
 	}
-	return rows
+	for _, row := range append([][]string{t.header}, t.rows...) {
+		var b strings.Builder
+		for i, c := range row {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			if t.align[i] == 'l' {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString(pad + c)
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
+
+func (t table) markdown(w io.Writer) {
+	fmt.Fprintln(w, "| "+strings.Join(t.header, " | ")+" |")
+	for _, a := range t.align {
+		if a == 'l' {
+			fmt.Fprint(w, "|---")
+		} else {
+			fmt.Fprint(w, "|--:")
+		}
+	}
+	fmt.Fprintln(w, "|")
+	for _, row := range t.rows {
+		fmt.Fprintln(w, "| "+strings.Join(row, " | ")+" |")
+	}
+}
+
+func (r report) summaries() []summary { return []summary{r.cached, r.ceiling, r.uncached} }
+
+// results is the main table: one row per target.
+func (r report) results() table {
+	t := table{align: "lrrrrrrrrrr", header: []string{"target", "requests", "req/s", "p50", "p99", "server CPU", "loadgen CPU",
+		"other CPU", "server CPU/req", "RSS at end", "peak RSS"}}
+	for _, s := range r.summaries() {
+		m := s.m
+		t.rows = append(t.rows, []string{s.name, strconv.Itoa(m.requests), fmt.Sprintf("%.0f", m.rps),
+			millis(m.p50), millis(m.p99), cores(m.serverCPU), cores(m.loadCPU), cores(m.otherCPU),
+			cpuPerRequest(m), megabytes(m.rss), megabytes(m.peak)})
+	}
+	return t
+}
+
+// perRound shows every round, so that the spread behind the medians can be judged.
+func (r report) perRound() table {
+	t := table{align: "rlrrrrrr", header: []string{"round", "target", "req/s", "p50", "p99", "server CPU", "loadgen CPU", "other CPU"}}
+	for round := range r.opts.rounds {
+		for _, s := range r.summaries() {
+			m := s.all[round]
+			t.rows = append(t.rows, []string{strconv.Itoa(round + 1), s.name, fmt.Sprintf("%.0f", m.rps),
+				millis(m.p50), millis(m.p99), cores(m.serverCPU), cores(m.loadCPU), cores(m.otherCPU)})
+		}
+	}
+	return t
+}
+
+func (r report) ratioTable() table {
+	t := table{align: "lr", header: []string{"ratio", "value"}}
+	for _, ra := range r.ratios() {
+		t.rows = append(t.rows, []string{ra[0], ra[1]})
+	}
+	return t
+}
+
+func (r report) targetTable() table {
+	t := table{align: "lrl", header: []string{"target", "figure", "result"}}
+	for _, v := range r.verdicts() {
+		t.rows = append(t.rows, []string{v.target, v.figure, v.status})
+	}
+	return t
 }
 
 // failedRequests describes the failed requests of the run, or returns "" when there were none.
 func (r report) failedRequests() string {
 	var parts []string
-	for _, s := range []summary{r.cached, r.ceiling, r.uncached} {
+	for _, s := range r.summaries() {
 		if s.m.errors+s.m.non200 > 0 {
 			parts = append(parts, fmt.Sprintf("%s: %d errors and %d non-200 answers (first: %s)",
 				s.name, s.m.errors, s.m.non200, s.m.firstErr))
@@ -136,7 +217,7 @@ func (r report) failedRequests() string {
 func (r report) describe() []string {
 	rounds := "1 round"
 	if r.opts.rounds > 1 {
-		rounds = fmt.Sprintf("%d rounds in rotating order, median round", r.opts.rounds)
+		rounds = fmt.Sprintf("%d rounds in rotating order, median of each figure", r.opts.rounds)
 	}
 	lines := []string{
 		fmt.Sprintf("GET /api/v1/exams/:id/questions cycling over %d exams (bodies %s-%s kB), %d connections, %s warmup + %s measured per target, %s.",
@@ -159,33 +240,15 @@ func (r report) printText(w io.Writer) {
 		fmt.Fprintln(w, l)
 	}
 	fmt.Fprintln(w)
-	rows := append([][]string{tableHeader}, r.rows()...)
-	widths := make([]int, len(tableHeader))
-	for _, row := range rows {
-		for i, c := range row {
-			widths[i] = max(widths[i], len([]rune(c)))
-		}
-	}
-	for _, row := range rows {
-		var b strings.Builder
-		for i, c := range row {
-			pad := strings.Repeat(" ", widths[i]-len([]rune(c)))
-			if i == 0 {
-				b.WriteString(c + pad)
-			} else {
-				b.WriteString("  " + pad + c)
-			}
-		}
-		fmt.Fprintln(w, b.String())
+	r.results().text(w)
+	if r.opts.rounds > 1 {
+		fmt.Fprintln(w)
+		r.perRound().text(w)
 	}
 	fmt.Fprintln(w)
-	for _, ra := range r.ratios() {
-		fmt.Fprintf(w, "%-38s %s\n", ra[0], ra[1])
-	}
+	r.ratioTable().text(w)
 	fmt.Fprintln(w)
-	for _, v := range r.verdicts() {
-		fmt.Fprintf(w, "%-42s %-8s %s\n", v.target, v.figure, v.status)
-	}
+	r.targetTable().text(w)
 	if bad := r.failedRequests(); bad != "" {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "INVALID RUN:", bad)
@@ -195,19 +258,15 @@ func (r report) printText(w io.Writer) {
 func (r report) markdown() []byte {
 	var b bytes.Buffer
 	b.WriteString(strings.Join(r.describe(), "\n") + "\n\n")
-	b.WriteString("| " + strings.Join(tableHeader, " | ") + " |\n")
-	b.WriteString("|---" + strings.Repeat("|--:", len(tableHeader)-1) + "|\n")
-	for _, row := range r.rows() {
-		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	r.results().markdown(&b)
+	if r.opts.rounds > 1 {
+		b.WriteString("\nEach round:\n\n")
+		r.perRound().markdown(&b)
 	}
-	b.WriteString("\n| ratio | value |\n|---|--:|\n")
-	for _, ra := range r.ratios() {
-		fmt.Fprintf(&b, "| %s | %s |\n", ra[0], ra[1])
-	}
-	b.WriteString("\n| target | figure | result |\n|---|--:|---|\n")
-	for _, v := range r.verdicts() {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", v.target, v.figure, v.status)
-	}
+	b.WriteString("\n")
+	r.ratioTable().markdown(&b)
+	b.WriteString("\n")
+	r.targetTable().markdown(&b)
 	if bad := r.failedRequests(); bad != "" {
 		fmt.Fprintf(&b, "\n**Invalid run:** %s\n", bad)
 	}
