@@ -3,6 +3,7 @@ package config_test
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,22 @@ type testConfig struct {
 	config.Log
 }
 
+// clearEnv unsets every variable a test's expectations depend on, whatever the developer's
+// shell or the test runner exported, and restores them afterwards.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, key := range []string{
+		"DATABASE_URL", "DATABASE_MAX_CONNS", "REDIS_URL", "CACHE_REDIS_URL", "QUEUE_REDIS_URL", "HTTP_ADDR",
+		"CACHE_ENABLED", "CACHE_NAMESPACE", "CACHE_DEFAULT_TTL", "CACHE_LOCAL_SIZE", "CACHE_NOT_FOUND_TTL",
+		"SHUTDOWN_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL",
+	} {
+		t.Setenv(key, "")
+		require.NoError(t, os.Unsetenv(key))
+	}
+}
+
 func TestLoadDefaults(t *testing.T) {
+	clearEnv(t)
 	var cfg testConfig
 	require.NoError(t, config.Load(&cfg, nil, &bytes.Buffer{}))
 
@@ -36,6 +52,7 @@ func TestLoadDefaults(t *testing.T) {
 }
 
 func TestLoadOverridesRedisPerRole(t *testing.T) {
+	clearEnv(t)
 	t.Setenv("REDIS_URL", "redis://shared:6379/0")
 	t.Setenv("QUEUE_REDIS_URL", "redis://queue:6379/0")
 	var cfg testConfig
@@ -58,6 +75,7 @@ func TestLoadBadValueNamesTheVariable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
 			t.Setenv(tt.key, tt.value)
 			var cfg testConfig
 			err := config.Load(&cfg, nil, &bytes.Buffer{})
