@@ -9,6 +9,8 @@ MODULES  := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\.\/\(.*\)".*/
 PACKAGES := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 BIN      := .local/bin
 SERVICES := deploy/local/with-services.sh
+MAILPIT  := $(BIN)/mailpit
+MAILPIT_VERSION := v1.33.1
 
 .DEFAULT_GOAL := help
 
@@ -22,8 +24,13 @@ build: ## build the api and emailworker binaries into .local/bin
 	go build -o $(BIN)/api ./cmd/api
 	go build -o $(BIN)/emailworker ./cmd/emailworker
 
+$(MAILPIT):
+	@mkdir -p $(BIN)
+	@echo "installing Mailpit $(MAILPIT_VERSION) (local mail catcher) into $(BIN)"
+	GOBIN=$(abspath $(BIN)) go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
 .PHONY: run
-run: build ## run the whole system locally (Ctrl-C stops everything it started)
+run: build $(MAILPIT) ## run the whole system locally with Mailpit catching its email (Ctrl-C stops everything)
 	@$(SERVICES) -- deploy/local/run.sh $(BIN)
 
 .PHONY: migrate

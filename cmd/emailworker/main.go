@@ -1,5 +1,6 @@
-// Command emailworker delivers the email queue's jobs. It is deployed apart from the api and
-// scaled on its own; it serves only health probes over HTTP.
+// Command emailworker delivers the email queue's jobs over SMTP. It is deployed apart from the
+// api and scaled on its own: any number of workers may consume the same queue, and a job is
+// delivered by one of them only. Its HTTP port serves health probes only.
 package main
 
 import (
@@ -7,25 +8,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/redis/rueidis"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/delivery"
 	"github.com/oeshq/oes/pkg/logging"
+	"github.com/oeshq/oes/pkg/mail/smtpsend"
+	"github.com/oeshq/oes/pkg/queue"
 )
 
 // Config is everything the worker reads from the environment.
 type Config struct {
 	config.Redis
+	config.Queue
+	config.Worker
+	config.SMTP
 	config.Shutdown
 	config.Log
-	HealthAddr string `envconfig:"HEALTH_ADDR" default:":8081" desc:"address of the worker's /healthz and /readyz"`
 }
 
 func main() {
@@ -40,7 +46,9 @@ func main() {
 	}
 }
 
-// run connects to the queue's Redis, serves the probes, and waits for SIGINT or SIGTERM.
+// run connects to the queue's Redis, delivers jobs until ctx is cancelled (SIGINT, SIGTERM),
+// then stops fetching, lets running deliveries finish within SHUTDOWN_TIMEOUT and puts the
+// unfinished ones back in the queue.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
 	if err := config.Load(&cfg, args, stdout); err != nil {
@@ -48,85 +56,98 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := logging.New(stderr, string(cfg.LogFormat), cfg.LogLevel.Level())
 
-	opt, err := rueidis.ParseURL(cfg.QueueURL())
-	if err != nil {
-		return fmt.Errorf("QUEUE_REDIS_URL/REDIS_URL: not a valid Redis URL")
+	qcfg := queueConfig(cfg)
+	if err := qcfg.Validate(); err != nil {
+		return err
 	}
-	opt.DisableCache = true
-	opt.Dialer.Timeout = time.Second
-	redis := newLazyRedis(opt)
-	defer redis.Close()
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeStatus(w, http.StatusOK, `{"status":"ok"}`)
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		pingCtx, cancel := context.WithTimeout(r.Context(), time.Second)
-		defer cancel()
-		if err := redis.Ping(pingCtx); err != nil {
-			writeStatus(w, http.StatusServiceUnavailable, `{"status":"not ready","redis":"down"}`)
-			return
-		}
-		writeStatus(w, http.StatusOK, `{"status":"ready","redis":"up"}`)
-	})
-	ln, err := net.Listen("tcp", cfg.HealthAddr)
+	rdb, err := queue.OpenRedis(qcfg)
 	if err != nil {
-		return fmt.Errorf("HEALTH_ADDR: %w", err)
+		return fmt.Errorf("QUEUE_REDIS_URL/REDIS_URL: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("health server stopped", "err", err)
-		}
-	}()
+	defer rdb.Close()
+	checkRedis(ctx, rdb, log)
 
-	log.Info("worker initialized", "health_addr", ln.Addr().String())
+	sender, err := smtpsend.New(smtpConfig(cfg))
+	if err != nil {
+		return err
+	}
+	defer sender.Close()
+
+	srvCfg, err := qcfg.ServerConfig(log)
+	if err != nil {
+		return err
+	}
+	srv := asynq.NewServerFromRedisClient(rdb, srvCfg)
+	mux := asynq.NewServeMux()
+	mux.Handle(queue.TypeEmail, delivery.New(sender, rdb, qcfg, log))
+
+	probes, err := startProbes(cfg.HealthAddr, rdb, log)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	log.Info("worker initialized", "concurrency", cfg.EmailConcurrency, "queues", qcfg.QueueNames(),
+		"smtp", fmt.Sprintf("%s:%d", cfg.SMTPHost, cfg.SMTPPort), "health_addr", probes.addr)
+
 	<-ctx.Done()
 	log.Info("worker shutting down", "timeout", cfg.ShutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
+	// Shutdown stops fetching, waits up to the timeout for running jobs and returns the rest
+	// to their queue; asynq cancels their contexts only after that.
+	srv.Shutdown()
+	probes.stop()
 	log.Info("worker stopped")
 	return nil
 }
 
-func writeStatus(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
-}
-
-// lazyRedis connects on first use and again after a failure, so the worker starts and
-// reports not-ready while Redis is down instead of exiting.
-type lazyRedis struct {
-	opt    rueidis.ClientOption
-	client chan rueidis.Client // holds at most one connected client; doubles as a lock
-}
-
-func newLazyRedis(opt rueidis.ClientOption) *lazyRedis {
-	l := &lazyRedis{opt: opt, client: make(chan rueidis.Client, 1)}
-	l.client <- nil
-	return l
-}
-
-func (l *lazyRedis) Ping(ctx context.Context) error {
-	c := <-l.client
-	defer func() { l.client <- c }()
-	if c == nil {
-		var err error
-		if c, err = rueidis.NewClient(l.opt); err != nil {
-			return err
-		}
+func queueConfig(cfg Config) queue.Config {
+	return queue.Config{
+		RedisURL:        cfg.QueueURL(),
+		QueuePrefix:     cfg.QueuePrefix,
+		Attempts:        cfg.EmailAttempts,
+		Retention:       cfg.EmailRetention,
+		Timeout:         cfg.EmailJobTimeout,
+		Concurrency:     cfg.EmailConcurrency,
+		RetryBase:       cfg.EmailBackoffBase,
+		RetryMax:        cfg.EmailBackoffMax,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		DeliveredTTL:    cfg.EmailDelivered,
 	}
-	return c.Do(ctx, c.B().Ping().Build()).Error()
 }
 
-func (l *lazyRedis) Close() {
-	if c := <-l.client; c != nil {
-		c.Close()
+func smtpConfig(cfg Config) smtpsend.Config {
+	return smtpsend.Config{
+		Host:     cfg.SMTPHost,
+		Port:     cfg.SMTPPort,
+		Username: cfg.SMTPUsername,
+		Password: cfg.SMTPPassword,
+		From:     cfg.SMTPFrom,
+		TLS:      cfg.SMTPTLS,
+		// One connection per concurrent delivery: a slot never waits for another's connection.
+		PoolSize: cfg.EmailConcurrency,
 	}
-	l.client <- nil
+}
+
+// checkRedis logs whether the queue's Redis answers and warns when it may evict keys: an
+// evicted job is a lost email. The worker starts either way and asynq keeps retrying; /readyz
+// reports the state.
+func checkRedis(ctx context.Context, rdb *redis.Client, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		log.Warn("queue redis unavailable; jobs wait until it returns", "err", err)
+		return
+	}
+	log.Info("redis connected")
+	policy, err := rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil || policy["maxmemory-policy"] == "" {
+		// Managed Redis services often disable CONFIG; say so rather than guess.
+		log.Warn("could not read the queue redis maxmemory-policy; make sure it is noeviction, or jobs may be lost", "err", err)
+		return
+	}
+	if p := policy["maxmemory-policy"]; p != "noeviction" {
+		log.Warn("THE QUEUE REDIS MAY EVICT KEYS: an evicted job is a lost email; set maxmemory-policy noeviction or use QUEUE_REDIS_URL for a Redis that never evicts",
+			"maxmemory_policy", p)
+	}
 }

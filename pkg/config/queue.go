@@ -1,0 +1,81 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Queue configures the email queue as both binaries see it: the api enqueues with these
+// settings and the worker consumes the same lanes.
+type Queue struct {
+	QueuePrefix    string        `envconfig:"QUEUE_PREFIX" default:"email" desc:"name prefix of the email queue's lanes (<prefix>:critical, :default, :low); api and worker must agree"`
+	EmailAttempts  int           `envconfig:"EMAIL_ATTEMPTS" default:"3" desc:"how many times an email job may run in all unless its producer says otherwise"`
+	EmailRetention time.Duration `envconfig:"EMAIL_RETENTION" default:"24h" desc:"how long a completed email job is kept so that its status can be read"`
+}
+
+func (q Queue) Validate() error {
+	if q.QueuePrefix == "" {
+		return fmt.Errorf("QUEUE_PREFIX: must not be empty")
+	}
+	if q.EmailAttempts < 1 || q.EmailAttempts > 25 {
+		return fmt.Errorf("EMAIL_ATTEMPTS: must be between 1 and 25, got %d", q.EmailAttempts)
+	}
+	if q.EmailRetention < time.Second {
+		return fmt.Errorf("EMAIL_RETENTION: must be at least 1s, got %s", q.EmailRetention)
+	}
+	return nil
+}
+
+// Worker configures how the email worker runs jobs.
+type Worker struct {
+	EmailConcurrency int           `envconfig:"EMAIL_CONCURRENCY" default:"5" desc:"emails one worker delivers at once (and SMTP connections it keeps open)"`
+	EmailBackoffBase time.Duration `envconfig:"EMAIL_BACKOFF_BASE" default:"2000ms" desc:"delay before the first retry; each later retry waits twice as long (with jitter)"`
+	EmailBackoffMax  time.Duration `envconfig:"EMAIL_BACKOFF_MAX" default:"1h" desc:"longest delay between two attempts"`
+	EmailJobTimeout  time.Duration `envconfig:"EMAIL_JOB_TIMEOUT" default:"5m" desc:"longest one delivery attempt may take before it is cancelled and retried"`
+	EmailDelivered   time.Duration `envconfig:"EMAIL_DELIVERED_TTL" default:"168h" desc:"how long a delivered job id is remembered so a rerun never sends twice; must outlast the retry window"`
+	HealthAddr       string        `envconfig:"HEALTH_ADDR" default:":8081" desc:"address of the worker's /healthz and /readyz"`
+}
+
+func (w Worker) Validate() error {
+	if w.EmailConcurrency < 1 || w.EmailConcurrency > 1000 {
+		return fmt.Errorf("EMAIL_CONCURRENCY: must be between 1 and 1000, got %d", w.EmailConcurrency)
+	}
+	if w.EmailBackoffBase < time.Millisecond || w.EmailBackoffMax < w.EmailBackoffBase {
+		return fmt.Errorf("EMAIL_BACKOFF_BASE/EMAIL_BACKOFF_MAX: want 0 < base <= max, got %s and %s", w.EmailBackoffBase, w.EmailBackoffMax)
+	}
+	if w.EmailJobTimeout < time.Second {
+		return fmt.Errorf("EMAIL_JOB_TIMEOUT: must be at least 1s, got %s", w.EmailJobTimeout)
+	}
+	if w.HealthAddr == "" {
+		return fmt.Errorf("HEALTH_ADDR: must not be empty")
+	}
+	return nil
+}
+
+// SMTP says where and how the worker delivers email.
+type SMTP struct {
+	SMTPHost     string `envconfig:"SMTP_HOST" default:"localhost" desc:"SMTP server (relay) host"`
+	SMTPPort     int    `envconfig:"SMTP_PORT" default:"587" desc:"SMTP server port (587 submission with STARTTLS, 465 implicit TLS, 1025 Mailpit)"`
+	SMTPUsername string `envconfig:"SMTP_USERNAME" desc:"SMTP AUTH PLAIN user name; empty sends without AUTH"`
+	SMTPPassword string `envconfig:"SMTP_PASSWORD" desc:"SMTP AUTH password (secret)"`
+	SMTPFrom     string `envconfig:"SMTP_FROM" default:"OES <no-reply@oes.local>" desc:"From address of messages that name none"`
+	SMTPTLS      string `envconfig:"SMTP_TLS" default:"starttls" desc:"none, starttls (required) or tls (implicit)"`
+}
+
+func (s SMTP) Validate() error {
+	if s.SMTPHost == "" {
+		return fmt.Errorf("SMTP_HOST: must not be empty")
+	}
+	if s.SMTPPort < 1 || s.SMTPPort > 65535 {
+		return fmt.Errorf("SMTP_PORT: must be a port number, got %d", s.SMTPPort)
+	}
+	switch s.SMTPTLS {
+	case "none", "starttls", "tls":
+	default:
+		return fmt.Errorf("SMTP_TLS: want none, starttls or tls, got %q", s.SMTPTLS)
+	}
+	if s.SMTPPassword != "" && s.SMTPUsername == "" {
+		return fmt.Errorf("SMTP_USERNAME: must be set when SMTP_PASSWORD is")
+	}
+	return nil
+}
