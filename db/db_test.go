@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io/fs"
 	"net/url"
 	"os"
 	"testing"
@@ -97,7 +98,7 @@ func tablesIn(t *testing.T, conn *pgx.Conn, schema string) []string {
 func TestMigrate(t *testing.T) {
 	t.Parallel()
 
-	allTables := []string{"attempt_answers", "attempts", "exams", "goose_db_version", "options", "questions", "users"}
+	allTables := []string{"attempt_answers", "attempts", "exams", "goose_db_version", "options", "questions", "user_tokens", "users"}
 
 	t.Run("CreatesTablesAndVersionTableInsideTheURLsSchema", func(t *testing.T) {
 		t.Parallel()
@@ -129,7 +130,9 @@ func TestMigrate(t *testing.T) {
 		err := conn.QueryRow(ctx,
 			"SELECT count(*) FROM "+mustSearchPath(t, dbURL)+".goose_db_version WHERE version_id > 0").Scan(&applied)
 		require.NoError(t, err)
-		require.Equal(t, 1, applied)
+		files, err := fs.Glob(migrations, "migrations/*.sql")
+		require.NoError(t, err)
+		require.Equal(t, len(files), applied, "each migration is applied once")
 	})
 
 	t.Run("RollsBackCompletelyAndAppliesAgain", func(t *testing.T) {

@@ -29,7 +29,16 @@ type Config struct {
 	config.HTTP
 	config.Shutdown
 	config.Log
-	AdminToken string `envconfig:"ADMIN_TOKEN" desc:"bearer token that grants the admin role (secret); empty refuses every admin request"`
+	config.Queue
+	config.Auth
+}
+
+// Validate checks what the pieces do not: the queue library's rules for the names of its lanes.
+func (c Config) Validate() error {
+	if err := queueConfig(c).Validate(); err != nil {
+		return fmt.Errorf("QUEUE_PREFIX: %w", err)
+	}
+	return nil
 }
 
 func main() {

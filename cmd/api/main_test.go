@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/oeshq/oes/pkg/queue/queuetest"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
@@ -46,7 +48,8 @@ func runMain(t *testing.T, args string, env ...string) (string, int) {
 
 func TestBadConfigExitsNamingTheVariable(t *testing.T) {
 	t.Parallel()
-	for _, env := range []string{"CACHE_DEFAULT_TTL=forever", "LOG_LEVEL=loud", "DATABASE_URL=mysql://x/y", "CACHE_LOCAL_SIZE=big"} {
+	for _, env := range []string{"CACHE_DEFAULT_TTL=forever", "LOG_LEVEL=loud", "DATABASE_URL=mysql://x/y", "CACHE_LOCAL_SIZE=big",
+		"JWT_SECRET=too-short", "JWT_TTL=0s", "APP_BASE_URL=example.org", "VERIFY_TOKEN_TTL=never", "QUEUE_PREFIX=no spaces"} {
 		out, code := runMain(t, "", env)
 		require.Equal(t, 1, code, out)
 		require.Contains(t, out, strings.SplitN(env, "=", 2)[0])
@@ -58,9 +61,19 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	out, code := runMain(t, "--help")
 	require.Equal(t, 0, code, out)
 	for _, v := range []string{"DATABASE_URL", "REDIS_URL", "CACHE_REDIS_URL", "QUEUE_REDIS_URL", "HTTP_ADDR",
-		"CACHE_DEFAULT_TTL", "CACHE_LOCAL_SIZE", "SHUTDOWN_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL", "ADMIN_TOKEN", "migrate", "seed"} {
+		"CACHE_DEFAULT_TTL", "CACHE_LOCAL_SIZE", "SHUTDOWN_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL", "JWT_SECRET", "JWT_TTL", "APP_BASE_URL", "VERIFY_TOKEN_TTL", "RESET_TOKEN_TTL",
+		"QUEUE_PREFIX", "EMAIL_ATTEMPTS", "EMAIL_RETENTION", "migrate", "seed"} {
 		require.Contains(t, out, v)
 	}
+	require.NotContains(t, out, "ADMIN_TOKEN")
+}
+
+func TestServeRefusesToStartWithoutJWTSecret(t *testing.T) {
+	t.Parallel()
+	out, code := runMain(t, "serve", "JWT_SECRET=")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "JWT_SECRET")
+	require.NotContains(t, out, "api listening")
 }
 
 func TestUnknownCommandFails(t *testing.T) {
@@ -72,6 +85,38 @@ func TestUnknownCommandFails(t *testing.T) {
 
 func TestServeShutsDownCleanly(t *testing.T) {
 	// Not parallel: it sets environment variables.
+	logs, stop := startServe(t)
+	stop()
+	for _, line := range []string{"redis connected", "queue connected", "postgres connected", "api listening", "api stopped"} {
+		require.Contains(t, logs.String(), line)
+	}
+	require.Less(t, strings.Index(logs.String(), "redis connected"), strings.Index(logs.String(), "queue connected"),
+		"the cache's Redis is connected before the queue")
+	require.Less(t, strings.Index(logs.String(), "queue connected"), strings.Index(logs.String(), "postgres connected"),
+		"the queue is connected before Postgres")
+	require.NotContains(t, logs.String(), testSecret, "the secret is never logged")
+}
+
+func TestServeStartsWithTheQueueDown(t *testing.T) {
+	// Not parallel: it sets environment variables.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	t.Setenv("QUEUE_REDIS_URL", "redis://"+dead+"/0")
+
+	logs, stop := startServe(t)
+	stop()
+	require.Contains(t, logs.String(), "email queue unavailable")
+	require.NotContains(t, logs.String(), "queue connected")
+}
+
+const testSecret = "a-secret-of-at-least-32-bytes-for-this-test"
+
+// startServe runs serve in this process on a free port until stop, which fails the test if
+// serve does not return cleanly. It returns once /readyz answers 200.
+func startServe(t *testing.T) (logs *syncBuffer, stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
@@ -81,30 +126,53 @@ func TestServeShutsDownCleanly(t *testing.T) {
 	t.Setenv("REDIS_URL", redistest.URL(t))
 	t.Setenv("CACHE_NAMESPACE", redistest.Namespace(t))
 	t.Setenv("HTTP_ADDR", addr)
+	t.Setenv("JWT_SECRET", testSecret)
+	t.Setenv("QUEUE_PREFIX", queuetest.Config(t).QueuePrefix)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var logs bytes.Buffer
-	go func() { done <- run(ctx, nil, &bytes.Buffer{}, &logs) }()
+	logs = &syncBuffer{}
+	go func() { done <- run(ctx, nil, &bytes.Buffer{}, logs) }()
 
-	require.Eventually(t, func() bool {
+	ready := func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
-	}, 10*time.Second, 20*time.Millisecond)
+	}
+	for deadline := time.Now().Add(15 * time.Second); !ready(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("the api did not become ready; its log:\n%s", logs)
+		}
+	}
 
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(25 * time.Second):
-		t.Fatal("serve did not return after cancellation")
+	return logs, func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(25 * time.Second):
+			t.Fatal("serve did not return after cancellation")
+		}
 	}
-	for _, line := range []string{"redis connected", "postgres connected", "api listening", "api stopped"} {
-		require.Contains(t, logs.String(), line)
-	}
-	require.Less(t, strings.Index(logs.String(), "redis connected"), strings.Index(logs.String(), "postgres connected"),
-		"Redis is connected before Postgres")
+}
+
+// syncBuffer is a bytes.Buffer that the server's goroutines and the test may use at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
+	"github.com/oeshq/oes/pkg/account"
+	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/exam"
+	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/store"
 )
 
@@ -21,10 +24,17 @@ import (
 // answered with 503 and reported by /readyz until it returns.
 const startupPing = 3 * time.Second
 
-// serve opens the dependencies in order (Redis, then Postgres), serves HTTP until ctx is
-// cancelled, then drains in-flight requests within the shutdown timeout and closes in
-// reverse order.
+// serve opens the dependencies in order (the cache's Redis, the email queue, Postgres), serves
+// HTTP until ctx is cancelled, then drains in-flight requests within the shutdown timeout and
+// closes in reverse order.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := cfg.RequireSecret(); err != nil {
+		return err
+	}
+	tokens, err := auth.New([]byte(cfg.JWTSecret), cfg.JWTTTL)
+	if err != nil {
+		return fmt.Errorf("JWT_SECRET/JWT_TTL: %w", err)
+	}
 	log.Info("api starting", "http_addr", cfg.HTTPAddr, "cache_enabled", cfg.CacheEnabled)
 
 	var c *cache.Cache
@@ -44,13 +54,28 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		cancel()
 	}
 
+	// The queue client dials lazily: with its Redis down the api still serves, registration
+	// answers queued false and the monitoring endpoints 503 until it returns.
+	q, err := queue.New(queueConfig(cfg))
+	if err != nil {
+		return fmt.Errorf("QUEUE_REDIS_URL/REDIS_URL: %w", err)
+	}
+	defer q.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, startupPing)
+	if err := q.Ping(pingCtx); err != nil {
+		log.Warn("email queue unavailable; emails are not queued until it returns", "err", err)
+	} else {
+		log.Info("queue connected", "prefix", cfg.QueuePrefix)
+	}
+	cancel()
+
 	pool, err := store.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	defer pool.Close()
 	st := store.New(pool)
-	pingCtx, cancel := context.WithTimeout(ctx, startupPing)
+	pingCtx, cancel = context.WithTimeout(ctx, startupPing)
 	if err := st.Ping(pingCtx); err != nil {
 		log.Warn("postgres unavailable; answering 503 until it returns", "err", err)
 	} else {
@@ -58,12 +83,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	cancel()
 
+	accounts, err := account.NewService(st, q, tokens, account.Config{
+		VerifyURL: cfg.BaseURL() + httpapi.VerifyPath,
+		ResetURL:  cfg.BaseURL() + httpapi.ResetConfirmPath,
+		VerifyTTL: cfg.VerifyTokenTTL,
+		ResetTTL:  cfg.ResetTokenTTL,
+	}, log)
+	if err != nil {
+		return err
+	}
 	handler := httpapi.NewRouter(httpapi.Deps{
-		Log:        log,
-		Exams:      exam.NewService(st, c, log),
-		Cache:      c,
-		DB:         st,
-		AdminToken: cfg.AdminToken,
+		Log:      log,
+		Exams:    exam.NewService(st, c, log),
+		Accounts: accounts,
+		Tokens:   tokens,
+		Queue:    q,
+		Cache:    c,
+		DB:       st,
 	})
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,
@@ -99,6 +135,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("api stopped")
 	return nil
+}
+
+// queueConfig translates the environment's queue settings into the queue library's. The api
+// only enqueues and inspects, so the worker's own settings keep their defaults here.
+func queueConfig(cfg Config) queue.Config {
+	qc := queue.DefaultConfig()
+	qc.RedisURL = cfg.QueueURL()
+	qc.QueuePrefix = cfg.QueuePrefix
+	qc.Attempts = cfg.EmailAttempts
+	qc.Retention = cfg.EmailRetention
+	return qc
 }
 
 // cacheConfig translates the environment's cache settings into the cache library's.

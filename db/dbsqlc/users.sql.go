@@ -88,6 +88,81 @@ func (q *Queries) GetUserByEmail(ctx context.Context, db DBTX, email string) (Us
 	return i, err
 }
 
+const lockUser = `-- name: LockUser :one
+SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE
+`
+
+// LockUser holds the user's row until the transaction ends, so that concurrent requests issuing
+// tokens for one user take turns. It does not block readers or writers of other tables.
+func (q *Queries) LockUser(ctx context.Context, db DBTX, id int64) (int64, error) {
+	row := db.QueryRow(ctx, lockUser, id)
+	var id_2 int64
+	err := row.Scan(&id_2)
+	return id_2, err
+}
+
+const markUserEmailVerified = `-- name: MarkUserEmailVerified :one
+UPDATE users SET
+    email_verified_at = coalesce(email_verified_at, $1::timestamptz),
+    updated_at        = now()
+WHERE id = $2
+RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at
+`
+
+type MarkUserEmailVerifiedParams struct {
+	Now time.Time
+	ID  int64
+}
+
+// MarkUserEmailVerified keeps an earlier verification time.
+func (q *Queries) MarkUserEmailVerified(ctx context.Context, db DBTX, arg MarkUserEmailVerifiedParams) (User, error) {
+	row := db.QueryRow(ctx, markUserEmailVerified, arg.Now, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.EmailVerifiedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const setUserPassword = `-- name: SetUserPassword :one
+UPDATE users SET
+    password_hash     = $1,
+    email_verified_at = coalesce(email_verified_at, $2::timestamptz),
+    updated_at        = now()
+WHERE id = $3
+RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at
+`
+
+type SetUserPasswordParams struct {
+	PasswordHash string
+	Now          time.Time
+	ID           int64
+}
+
+// SetUserPassword also counts the address as verified: the token that allows it was sent there.
+func (q *Queries) SetUserPassword(ctx context.Context, db DBTX, arg SetUserPasswordParams) (User, error) {
+	row := db.QueryRow(ctx, setUserPassword, arg.PasswordHash, arg.Now, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.EmailVerifiedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const upsertUser = `-- name: UpsertUser :one
 INSERT INTO users (email, name, password_hash, role, email_verified_at)
 VALUES ($1, $2, $3, $4, $5)

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Runs the system in the foreground for `make run`: migrate, seed, then the api and the email
-# worker side by side. Ctrl-C (or either process exiting) stops both. DATABASE_URL and
-# REDIS_URL come from with-services.sh, which wraps this script.
+# Runs the system in the foreground for `make run`: migrate, seed, then Mailpit (the local mail
+# catcher), the api and the email worker side by side. Ctrl-C (or any of them exiting) stops
+# them all. DATABASE_URL and REDIS_URL come from with-services.sh, which wraps this script.
 set -euo pipefail
 bin=${1:-.local/bin}
 
 export LOG_FORMAT=${LOG_FORMAT:-text}
 export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
 export HEALTH_ADDR=${HEALTH_ADDR:-127.0.0.1:8081}
-token_note="(from ADMIN_TOKEN)"
-if [[ -z ${ADMIN_TOKEN:-} ]]; then
-	# A fixed token for local runs only; deployments set their own secret.
-	export ADMIN_TOKEN=local-admin-token
-	token_note="local-admin-token"
+mailpit_smtp=${MAILPIT_SMTP:-127.0.0.1:1025}
+mailpit_ui=${MAILPIT_UI:-127.0.0.1:8025}
+# The worker delivers to Mailpit unless pointed elsewhere.
+export SMTP_HOST=${SMTP_HOST:-${mailpit_smtp%:*}}
+export SMTP_PORT=${SMTP_PORT:-${mailpit_smtp##*:}}
+export SMTP_TLS=${SMTP_TLS:-none}
+export APP_BASE_URL=${APP_BASE_URL:-http://${HTTP_ADDR}}
+if [[ -z ${JWT_SECRET:-} ]]; then
+	# A fresh secret for each local run; deployments set their own. Access tokens signed by an
+	# earlier run stop working, which costs a local user one sign-in.
+	JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
+	export JWT_SECRET
 fi
 
 "$bin/api" migrate
@@ -26,6 +33,8 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM
 
+"$bin/mailpit" --smtp "$mailpit_smtp" --listen "$mailpit_ui" --disable-version-check --quiet &
+pids+=($!)
 "$bin/emailworker" &
 pids+=($!)
 "$bin/api" &
@@ -34,8 +43,12 @@ pids+=($!)
 cat >&2 <<MSG
 
   api           http://${HTTP_ADDR}/api/v1/exams   (health: /healthz, /readyz)
-  emailworker   http://${HEALTH_ADDR}/readyz
-  admin token   ${token_note}   e.g. curl -X DELETE -H "Authorization: Bearer \$ADMIN_TOKEN" http://${HTTP_ADDR}/api/v1/admin/cache
+  emailworker   http://${HEALTH_ADDR}/readyz   (delivers to ${SMTP_HOST}:${SMTP_PORT})
+  mailpit       http://${mailpit_ui}   (SMTP ${mailpit_smtp}: every email the system sends lands here)
+  accounts      admin@oes.local / admin-password-1 (admin), student@oes.local / student-password-1 (student)
+                sign in:  curl -s -X POST -H 'Content-Type: application/json' \\
+                            -d '{"email":"admin@oes.local","password":"admin-password-1"}' http://${HTTP_ADDR}/api/v1/auth/login
+                then send the token it returns: -H "Authorization: Bearer <token>"
   Ctrl-C stops everything.
 
 MSG

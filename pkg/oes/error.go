@@ -20,6 +20,10 @@ const (
 	EINTERNAL     = "internal"     // anything else; never shown to the caller in detail
 )
 
+// EEMAILNOTVERIFIED refuses a sign-in whose password is right while the account's address is
+// not verified yet; it is a kind of forbidden that a client can act on (resend the email).
+const EEMAILNOTVERIFIED = "email_not_verified"
+
 // Error is a failure the application understands. Its Message is safe to show to a caller;
 // internals (driver messages, SQL) stay in the wrapped error and in logs.
 type Error struct {

@@ -49,6 +49,8 @@ var violations = map[string]violation{
 	"questions_exam_id_fkey":           {oes.ENOTFOUND, "", "the exam does not exist"},
 	"options_question_id_position_key": {oes.ECONFLICT, "options", "two options of the question have the same position"},
 	"attempts_open_key":                {oes.ECONFLICT, "", "an attempt at this exam is already in progress"},
+	"user_tokens_user_id_fkey":         {oes.ENOTFOUND, "", "the account does not exist"},
+	"user_tokens_pending_key":          {oes.ECONFLICT, "", "another token was issued for this account at the same time, try again"},
 }
 
 // translate returns err as an *oes.Error whose message a caller may see, wrapping err itself

@@ -23,3 +23,25 @@ ON CONFLICT (lower(email)) DO UPDATE SET
     email_verified_at = coalesce(users.email_verified_at, excluded.email_verified_at),
     updated_at        = now()
 RETURNING *;
+
+-- name: LockUser :one
+-- LockUser holds the user's row until the transaction ends, so that concurrent requests issuing
+-- tokens for one user take turns. It does not block readers or writers of other tables.
+SELECT id FROM users WHERE id = @id FOR NO KEY UPDATE;
+
+-- name: MarkUserEmailVerified :one
+-- MarkUserEmailVerified keeps an earlier verification time.
+UPDATE users SET
+    email_verified_at = coalesce(email_verified_at, @now::timestamptz),
+    updated_at        = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: SetUserPassword :one
+-- SetUserPassword also counts the address as verified: the token that allows it was sent there.
+UPDATE users SET
+    password_hash     = @password_hash,
+    email_verified_at = coalesce(email_verified_at, @now::timestamptz),
+    updated_at        = now()
+WHERE id = @id
+RETURNING *;

@@ -1,31 +1,44 @@
 package httpapi
 
 import (
-	"crypto/subtle"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/oes"
 )
 
 // Caller roles as the API sees them.
 const (
 	roleAnonymous = "anonymous"
+	roleStudent   = oes.RoleStudent
 	roleAdmin     = oes.RoleAdmin
 )
 
-const ctxRole = "oes.role"
+const (
+	ctxRole    = "oes.role"
+	ctxUserID  = "oes.user_id"
+	ctxAuthErr = "oes.auth_error"
+)
 
-// identify decides who the caller is; it is the only place that reads credentials. Until user
-// accounts exist, the one credential is the operator's admin token (ADMIN_TOKEN) sent as a
-// bearer token; with no token configured, nobody is an admin and every write is refused.
-func identify(adminToken string) gin.HandlerFunc {
+// identify decides who the caller is; it is the only place that reads credentials. A caller
+// presenting a valid access token (Authorization: Bearer <JWT>) gets the user id and role the
+// token names. Anyone else is anonymous: public reads work without credentials, so a bad token
+// is not refused here but remembered, for requireAdmin to say what was wrong with it.
+func identify(tokens *auth.Tokens) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		role := roleAnonymous
-		if token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok && adminToken != "" &&
-			subtle.ConstantTimeCompare([]byte(token), []byte(adminToken)) == 1 {
-			role = roleAdmin
+		if header := c.GetHeader("Authorization"); header != "" {
+			scheme, token, _ := strings.Cut(header, " ")
+			if !strings.EqualFold(scheme, "Bearer") || token == "" {
+				c.Set(ctxAuthErr, oes.Errorf(oes.EUNAUTHORIZED, "the Authorization header must be 'Bearer <access token>'"))
+			} else if claims, err := tokens.Parse(strings.TrimSpace(token)); err != nil {
+				c.Set(ctxAuthErr, err)
+			} else {
+				role = claims.Role
+				c.Set(ctxUserID, claims.UserID)
+			}
 		}
 		c.Set(ctxRole, role)
 		c.Next()
@@ -38,16 +51,24 @@ func isAdmin(c *gin.Context) bool {
 }
 
 // requireAdmin refuses callers who are not admins: 401 when the caller is not identified (no
-// credentials, or wrong ones), 403 when an identified caller lacks the role.
+// token, or one that is forged, expired or malformed), 403 when a signed-in user lacks the
+// role. This and identify are the only places that look at roles for access.
 func requireAdmin() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		switch c.GetString(ctxRole) {
 		case roleAdmin:
 			c.Next()
-		case roleAnonymous, "":
-			writeError(c, oes.Errorf(oes.EUNAUTHORIZED, "this endpoint requires an admin's credentials"))
-		default:
+		case roleStudent:
 			writeError(c, oes.Errorf(oes.EFORBIDDEN, "this endpoint is for admins only"))
+		default:
+			challenge := `Bearer realm="oes"`
+			var err error = oes.Errorf(oes.EUNAUTHORIZED, "this endpoint requires an admin's access token: sign in at POST %s", LoginPath)
+			if authErr, ok := c.Get(ctxAuthErr); ok {
+				challenge += `, error="invalid_token"`
+				err = authErr.(error)
+			}
+			c.Header("WWW-Authenticate", challenge)
+			writeError(c, err)
 		}
 	}
 }

@@ -41,7 +41,7 @@ func TestHealth(t *testing.T) {
 		require.Equal(t, readiness{"ready", "up", "up"}, decode[readiness](t, rec))
 	})
 	t.Run("readyz200WithRedisDown", func(t *testing.T) {
-		h := newAPI(b.pool, newCache(t, "redis://"+deadAddr(t)+"/0", b.ns))
+		h := b.newAPI(t, b.pool, newCache(t, "redis://"+deadAddr(t)+"/0", b.ns), b.queue)
 		rec := do(t, h, call{method: "GET", path: "/readyz"})
 		require.Equal(t, 200, rec.Code, "a Redis outage must not take replicas out of the load balancer")
 		require.Equal(t, readiness{"ready", "up", "down"}, decode[readiness](t, rec))
@@ -54,7 +54,7 @@ func TestPostgresDown(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	b := setup(t)
-	h := newAPI(pool, b.cache)
+	h := b.newAPI(t, pool, b.cache, b.queue)
 
 	t.Run("readyz503", func(t *testing.T) {
 		rec := do(t, h, call{method: "GET", path: "/readyz"})
@@ -78,7 +78,7 @@ func TestRedisDownReadsStillSucceed(t *testing.T) {
 	b := setup(t)
 	e := createExam(t, b.api, "Algebra", true)
 	createQuestion(t, b.api, e.ID, "Still here?")
-	h := newAPI(b.pool, newCache(t, "redis://"+deadAddr(t)+"/0", b.ns))
+	h := b.newAPI(t, b.pool, newCache(t, "redis://"+deadAddr(t)+"/0", b.ns), b.queue)
 
 	require.Equal(t, "Still here?", getQuestions(t, h, e.ID).Questions[0].Text)
 	rec := do(t, h, call{method: "PATCH", path: "/api/v1/exams/" + itoa(e.ID), admin: true, body: map[string]any{"title": "Renamed"}})

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oeshq/oes/pkg/account"
+	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/exam"
 	"github.com/oeshq/oes/pkg/oes"
@@ -20,13 +22,16 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Deps is what the router needs. Cache may be nil (caching disabled by configuration).
+// Deps is what the router needs. Cache may be nil (caching disabled by configuration); every
+// other field is required.
 type Deps struct {
-	Log        *slog.Logger
-	Exams      *exam.Service
-	Cache      *cache.Cache
-	DB         Pinger
-	AdminToken string
+	Log      *slog.Logger
+	Exams    *exam.Service
+	Accounts *account.Service
+	Tokens   *auth.Tokens // checks the access tokens callers present
+	Queue    EmailQueue   // the email queue, for the monitoring endpoints
+	Cache    *cache.Cache
+	DB       Pinger
 }
 
 // NewRouter returns the api's handler with every route registered.
@@ -35,7 +40,7 @@ func NewRouter(d Deps) http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(requestContext(d.Log), recoverPanics(), limitBody(), identify(d.AdminToken))
+	r.Use(requestContext(d.Log), recoverPanics(), limitBody(), identify(d.Tokens))
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, oes.Errorf(oes.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -55,6 +60,14 @@ func NewRouter(d Deps) http.Handler {
 	v1.GET("/exams/:id/questions", ex.questions)
 	v1.GET("/questions/:id", ex.question)
 
+	acc := accounts{svc: d.Accounts}
+	r.POST(RegisterPath, acc.register)
+	r.GET(VerifyPath, acc.verify)
+	r.POST(ResendPath, acc.resend)
+	r.POST(LoginPath, acc.login)
+	r.POST(ResetPath, acc.requestReset)
+	r.POST(ResetConfirmPath, acc.confirmReset)
+
 	admin := v1.Group("", requireAdmin())
 	admin.POST("/exams", ex.create)
 	admin.PATCH("/exams/:id", ex.update)
@@ -66,6 +79,13 @@ func NewRouter(d Deps) http.Handler {
 	ad := adminAPI{cache: d.Cache}
 	admin.DELETE("/admin/cache", ad.clearCache)
 	admin.GET("/admin/cache/stats", ad.cacheStats)
+
+	qs := queues{q: d.Queue}
+	admin.GET("/admin/queues/email", qs.counts)
+	admin.GET("/admin/queues/email/failed", qs.failed)
+	admin.GET("/admin/queues/email/active", qs.active)
+	admin.GET("/admin/jobs/:id", qs.job)
+	admin.POST("/admin/jobs/:id/retry", qs.retry)
 	return r
 }
 

@@ -9,43 +9,85 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
+	"github.com/oeshq/oes/pkg/account"
+	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/exam"
+	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/queue/queuetest"
 	"github.com/oeshq/oes/pkg/store"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
 
-const adminToken = "test-admin-token"
+// testTokens signs and checks the access tokens of every api under test.
+var testTokens = func() *auth.Tokens {
+	t, err := auth.New([]byte(testSecret), 15*time.Minute)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}()
 
-// bundle is one test's API with its own schema and cache namespace.
+const testSecret = "test-secret-of-at-least-32-bytes-for-hs256"
+
+// Passwords of the accounts setup creates.
+const (
+	adminPassword   = "admin-password-1"
+	studentPassword = "student-password-1"
+)
+
+// bundle is one test's API with its own schema, cache namespace and email queue, and two
+// verified accounts with their access tokens.
 type bundle struct {
-	api      http.Handler
+	api      testAPI
 	pool     *pgxpool.Pool
+	store    *store.Store
 	cache    *cache.Cache
+	queue    *queue.Client
+	queueCfg queue.Config
+	clock    *clock
 	redisURL string
 	ns       string
+
+	admin, student       oes.User
+	adminJWT, studentJWT string
+}
+
+// testAPI is a router under test with the access token that call.admin sends.
+type testAPI struct {
+	http.Handler
+	adminJWT string
 }
 
 func setup(t *testing.T) bundle {
 	t.Helper()
 	pool := pgtest.New(t)
-	b := bundle{pool: pool, redisURL: redistest.URL(t), ns: redistest.Namespace(t)}
+	b := bundle{pool: pool, store: store.New(pool), clock: &clock{}, redisURL: redistest.URL(t), ns: redistest.Namespace(t)}
+	b.queueCfg = queuetest.Config(t)
+	b.queue = queuetest.Client(t, b.queueCfg)
+	b.admin = createAccount(t, b.store, "admin@example.org", adminPassword, oes.RoleAdmin, true)
+	b.student = createAccount(t, b.store, "student@example.org", studentPassword, oes.RoleStudent, true)
+	b.adminJWT, b.studentJWT = jwtFor(t, b.admin), jwtFor(t, b.student)
 	b.cache = newCache(t, b.redisURL, b.ns)
-	b.api = newAPI(pool, b.cache)
+	b.api = b.newAPI(t, pool, b.cache, b.queue)
 	return b
 }
 
-// replica returns a second api process's view of the same Postgres schema and Redis
-// namespace: its own cache client, so its own in-process cache.
-func (b bundle) replica(t *testing.T) http.Handler {
-	return newAPI(b.pool, newCache(t, b.redisURL, b.ns))
+// replica returns a second api process's view of the same Postgres schema, Redis namespace
+// and queue: its own cache client, so its own in-process cache.
+func (b bundle) replica(t *testing.T) testAPI {
+	return b.newAPI(t, b.pool, newCache(t, b.redisURL, b.ns), b.queue)
 }
 
 func newCache(t *testing.T, url, ns string) *cache.Cache {
@@ -58,15 +100,61 @@ func newCache(t *testing.T, url, ns string) *cache.Cache {
 	return c
 }
 
-func newAPI(pool *pgxpool.Pool, c *cache.Cache) http.Handler {
+// newAPI returns an api over the given dependencies, with b's clock and admin.
+func (b bundle) newAPI(t *testing.T, pool *pgxpool.Pool, c *cache.Cache, q *queue.Client) testAPI {
+	t.Helper()
 	st := store.New(pool)
-	return httpapi.NewRouter(httpapi.Deps{
-		Log:        discardLog(),
-		Exams:      exam.NewService(st, c, discardLog()),
-		Cache:      c,
-		DB:         st,
-		AdminToken: adminToken,
+	accounts, err := account.NewService(st, q, testTokens, account.Config{
+		VerifyURL: testBaseURL + httpapi.VerifyPath,
+		ResetURL:  testBaseURL + httpapi.ResetConfirmPath,
+		VerifyTTL: 24 * time.Hour,
+		ResetTTL:  time.Hour,
+		// bcrypt's least cost: the default would make hashing dominate the tests under -race.
+		PasswordCost: bcrypt.MinCost,
+		Now:          b.clock.now,
+	}, discardLog())
+	require.NoError(t, err)
+	h := httpapi.NewRouter(httpapi.Deps{
+		Log:      discardLog(),
+		Exams:    exam.NewService(st, c, discardLog()),
+		Accounts: accounts,
+		Tokens:   testTokens,
+		Queue:    q,
+		Cache:    c,
+		DB:       st,
 	})
+	return testAPI{Handler: h, adminJWT: b.adminJWT}
+}
+
+const testBaseURL = "https://oes.example.org"
+
+// clock is the account service's clock; tests move it forward to expire emailed tokens.
+type clock struct{ offset atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// createAccount stores an account directly, with its password hashed as registration does.
+func createAccount(t *testing.T, st *store.Store, email, password, role string, verified bool) oes.User {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	require.NoError(t, err)
+	in := store.NewUser{Email: email, Name: "Test " + role, PasswordHash: string(hash), Role: role}
+	if verified {
+		now := time.Now()
+		in.EmailVerifiedAt = &now
+	}
+	u, err := st.CreateUser(context.Background(), in)
+	require.NoError(t, err)
+	return u
+}
+
+// jwtFor mints the access token the api would issue u at sign-in.
+func jwtFor(t *testing.T, u oes.User) string {
+	t.Helper()
+	tok, _, err := testTokens.Issue(u)
+	require.NoError(t, err)
+	return tok
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -74,8 +162,9 @@ func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard,
 // call is one request: who sends it, what, and the response it got.
 type call struct {
 	method, path string
-	body         any // string bodies are sent as they are
-	admin        bool
+	body         any    // string bodies are sent as they are
+	admin        bool   // send the bundle admin's access token
+	as           string // send this access token
 	header       map[string]string
 }
 
@@ -96,7 +185,12 @@ func do(t *testing.T, h http.Handler, c call) *httptest.ResponseRecorder {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.admin {
-		req.Header.Set("Authorization", "Bearer "+adminToken)
+		api, ok := h.(testAPI)
+		require.True(t, ok, "call.admin needs a testAPI")
+		c.as = api.adminJWT
+	}
+	if c.as != "" {
+		req.Header.Set("Authorization", "Bearer "+c.as)
 	}
 	for k, v := range c.header {
 		req.Header.Set(k, v)

@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/oeshq/oes/pkg/demo"
 )
 
 // target is one server under load and what each round measured of it.
@@ -91,15 +93,21 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	procs := &processes{dir: dir}
 	defer procs.stopAll()
 
-	adminToken := randomToken()
+	// A secret for this run only: the access tokens it signs die with the processes. The admin
+	// token outlives the run, so the counters can still be read at its end.
+	jwtSecret := "JWT_SECRET=" + randomToken() + randomToken()
 	cached, err := startServer(ctx, procs, "api (hot cache)", bin, func(addr string) ([]string, []string) {
-		return []string{"serve"}, env("HTTP_ADDR="+addr, "CACHE_ENABLED=true", "CACHE_NAMESPACE="+namespace, "ADMIN_TOKEN="+adminToken)
+		return []string{"serve"}, env("HTTP_ADDR="+addr, "CACHE_ENABLED=true", "CACHE_NAMESPACE="+namespace, jwtSecret, "JWT_TTL=24h")
 	})
 	if err != nil {
 		return err
 	}
-	// Fetching every body once also fills the cache: the measured api runs hot from the start.
 	client := &http.Client{Timeout: requestTimeout, Transport: newTransport(1)}
+	adminToken, err := signIn(ctx, client, cached.addr, demo.AdminEmail, demo.AdminPassword)
+	if err != nil {
+		return err
+	}
+	// Fetching every body once also fills the cache: the measured api runs hot from the start.
 	ids, paths, bodies, err := demoBodies(ctx, client, cached)
 	if err != nil {
 		return err
@@ -110,7 +118,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 
 	uncached, err := startServer(ctx, procs, "api (no cache)", bin, func(addr string) ([]string, []string) {
-		return []string{"serve"}, env("HTTP_ADDR="+addr, "CACHE_ENABLED=false")
+		return []string{"serve"}, env("HTTP_ADDR="+addr, "CACHE_ENABLED=false", jwtSecret)
 	})
 	if err != nil {
 		return err
@@ -428,6 +436,38 @@ func examQuestionStats(ctx context.Context, client *http.Client, addr, token str
 		return cacheCounters{}, err
 	}
 	return stats.Kinds["exam_questions"], nil
+}
+
+// signIn returns an access token of the account with email and password.
+func signIn(ctx context.Context, client *http.Client, addr, email, password string) (string, error) {
+	body, err := json.Marshal(map[string]string{"email": email, "password": password})
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/api/v1/auth/login", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("sign in: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("sign in as %s: status %d: %s", email, resp.StatusCode, lastLines(b, 3))
+	}
+	var session struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(b, &session); err != nil {
+		return "", fmt.Errorf("sign in: %w", err)
+	}
+	return session.Token, nil
 }
 
 func randomToken() string {

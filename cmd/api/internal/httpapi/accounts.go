@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oeshq/oes/pkg/account"
+	"github.com/oeshq/oes/pkg/oes"
+)
+
+// Paths of the account endpoints that emails and messages refer to.
+const (
+	LoginPath        = "/api/v1/auth/login"
+	VerifyPath       = "/api/v1/auth/verify"
+	ResendPath       = "/api/v1/auth/verify/resend"
+	ResetPath        = "/api/v1/auth/password-reset"
+	ResetConfirmPath = "/api/v1/auth/password-reset/confirm"
+	RegisterPath     = "/api/v1/auth/register"
+)
+
+type accounts struct {
+	svc *account.Service
+}
+
+// registered is the answer to a registration, shaped as the seed design's queued-email result
+// with the new account added.
+type registered struct {
+	Message string   `json:"message"`
+	Queued  bool     `json:"queued"`
+	JobID   string   `json:"jobId,omitempty"`
+	User    oes.User `json:"user"`
+}
+
+// register answers 201 as soon as the account is stored and its email queued. When the queue
+// refused the email the account still exists: the answer says queued false and how to get the
+// email sent.
+func (h accounts) register(c *gin.Context) {
+	var in account.RegisterInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	r, err := h.svc.Register(c, in)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	msg := "account created; follow the link in the email sent to you to verify your address"
+	if !r.Queued {
+		msg = "account created, but the verification email could not be queued; ask for it again at POST " + ResendPath
+	}
+	c.JSON(http.StatusCreated, registered{Message: msg, Queued: r.Queued, JobID: r.JobID, User: r.User})
+}
+
+func (h accounts) verify(c *gin.Context) {
+	u, err := h.svc.VerifyEmail(c, c.Query("token"))
+	respond(c, http.StatusOK, gin.H{"message": "email address verified; you can sign in now", "user": u}, err)
+}
+
+type emailInput struct {
+	Email string `json:"email"`
+}
+
+// resend and requestReset answer 202 whether or not the address has an account, so that they
+// cannot be used to find out which addresses do.
+func (h accounts) resend(c *gin.Context) {
+	var in emailInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	respond(c, http.StatusAccepted, gin.H{
+		"message": "if an account with an unverified address uses this email, a new verification email is on its way",
+	}, h.svc.ResendVerification(c, in.Email))
+}
+
+type loginInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (h accounts) login(c *gin.Context) {
+	var in loginInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	s, err := h.svc.Login(c, in.Email, in.Password)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	// The body is a credential: no cache may keep it.
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, s)
+}
+
+func (h accounts) requestReset(c *gin.Context) {
+	var in emailInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	respond(c, http.StatusAccepted, gin.H{
+		"message": "if an account uses this email, a password-reset email is on its way",
+	}, h.svc.RequestPasswordReset(c, in.Email))
+}
+
+func (h accounts) confirmReset(c *gin.Context) {
+	var in account.ResetPasswordInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	respond(c, http.StatusOK, gin.H{"message": "password changed; sign in with the new password"},
+		h.svc.ResetPassword(c, in))
+}

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// MinJWTSecretBytes is the shortest JWT_SECRET accepted: an HS256 key shorter than the hash
+// gives less than its 256 bits of strength.
+const MinJWTSecretBytes = 32
+
+// Auth configures user accounts: access tokens and the tokens sent by email.
+type Auth struct {
+	JWTSecret      string        `envconfig:"JWT_SECRET" desc:"key signing access tokens (HS256), at least 32 bytes, e.g. from 'openssl rand -base64 48' (secret; no default: serve refuses to start without it)"`
+	JWTTTL         time.Duration `envconfig:"JWT_TTL" default:"15m" desc:"lifetime of an access token; a token cannot be revoked before it expires"`
+	AppBaseURL     string        `envconfig:"APP_BASE_URL" default:"http://localhost:8080" desc:"public URL of the api, the base of the links sent by email"`
+	VerifyTokenTTL time.Duration `envconfig:"VERIFY_TOKEN_TTL" default:"24h" desc:"how long an email-verification link works"`
+	ResetTokenTTL  time.Duration `envconfig:"RESET_TOKEN_TTL" default:"1h" desc:"how long a password-reset token works"`
+}
+
+// Validate checks the values given. An empty JWT_SECRET passes, since only serving needs one;
+// see RequireSecret.
+func (a Auth) Validate() error {
+	if a.JWTSecret != "" && len(a.JWTSecret) < MinJWTSecretBytes {
+		// The secret itself is never repeated.
+		return fmt.Errorf("JWT_SECRET: must be at least %d bytes, got %d", MinJWTSecretBytes, len(a.JWTSecret))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"JWT_TTL", a.JWTTTL}, {"VERIFY_TOKEN_TTL", a.VerifyTokenTTL}, {"RESET_TOKEN_TTL", a.ResetTokenTTL}} {
+		// JWT expiry has a resolution of a second.
+		if d.v < time.Second {
+			return fmt.Errorf("%s: must be at least 1s, got %s", d.name, d.v)
+		}
+	}
+	u, err := url.Parse(a.AppBaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("APP_BASE_URL: want an absolute http(s) URL without query, such as https://exams.example.org, got %q", a.AppBaseURL)
+	}
+	return nil
+}
+
+// RequireSecret fails, naming JWT_SECRET, when no secret is configured.
+func (a Auth) RequireSecret() error {
+	if a.JWTSecret == "" {
+		return errors.New("JWT_SECRET: must be set to sign access tokens (at least 32 bytes, e.g. from 'openssl rand -base64 48')")
+	}
+	return nil
+}
+
+// BaseURL is APP_BASE_URL without a trailing slash, ready to have a path appended.
+func (a Auth) BaseURL() string { return strings.TrimRight(a.AppBaseURL, "/") }

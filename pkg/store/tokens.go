@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/oeshq/oes/db/dbsqlc"
+	"github.com/oeshq/oes/pkg/oes"
+)
+
+// TokenPurpose says what an emailed token allows; a token works for its own purpose only.
+type TokenPurpose string
+
+// Token purposes, as the schema's user_tokens_purpose_check knows them.
+const (
+	PurposeVerifyEmail   TokenPurpose = "verify_email"
+	PurposeResetPassword TokenPurpose = "reset_password"
+)
+
+// NewToken is an emailed token to store. Hash is the SHA-256 of the token; the token itself
+// is never stored.
+type NewToken struct {
+	Purpose   TokenPurpose
+	Hash      []byte
+	ExpiresAt time.Time
+}
+
+// CreateUserWithToken stores a new account and its first token in one transaction, so that an
+// account never exists without the token its verification email carries. ECONFLICT when the
+// email, compared case-insensitively, is taken.
+func (s *Store) CreateUserWithToken(ctx context.Context, in NewUser, tok NewToken) (oes.User, error) {
+	var u oes.User
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		row, err := s.q.CreateUser(ctx, tx, dbsqlc.CreateUserParams{
+			Email:           in.Email,
+			Name:            in.Name,
+			PasswordHash:    in.PasswordHash,
+			Role:            in.Role,
+			EmailVerifiedAt: in.EmailVerifiedAt,
+		})
+		if err != nil {
+			return err
+		}
+		u = userFromRow(row)
+		return s.q.CreateUserToken(ctx, tx, dbsqlc.CreateUserTokenParams{
+			UserID: u.ID, Purpose: string(tok.Purpose), TokenHash: tok.Hash, ExpiresAt: tok.ExpiresAt,
+		})
+	})
+	if err != nil {
+		return oes.User{}, translate(err, "user")
+	}
+	return u, nil
+}
+
+// ReplaceToken stores tok for the user and deletes the user's unused tokens of the same
+// purpose, so only the newest emailed link works. Concurrent calls for one user take turns.
+// ENOTFOUND when the user does not exist.
+func (s *Store) ReplaceToken(ctx context.Context, userID int64, tok NewToken) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := s.q.LockUser(ctx, tx, userID); err != nil {
+			return err
+		}
+		if _, err := s.q.DeletePendingUserTokens(ctx, tx, dbsqlc.DeletePendingUserTokensParams{
+			UserID: userID, Purpose: string(tok.Purpose),
+		}); err != nil {
+			return err
+		}
+		return s.q.CreateUserToken(ctx, tx, dbsqlc.CreateUserTokenParams{
+			UserID: userID, Purpose: string(tok.Purpose), TokenHash: tok.Hash, ExpiresAt: tok.ExpiresAt,
+		})
+	})
+	return translate(err, fmt.Sprintf("user %d", userID))
+}
+
+// VerifyEmail spends the email-verification token whose hash is tokenHash and marks its user's
+// address verified as of now. EINVALID on the field "token" when the token is unknown, used,
+// or expired at now; the message says which.
+func (s *Store) VerifyEmail(ctx context.Context, tokenHash []byte, now time.Time) (oes.User, error) {
+	var u oes.User
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		userID, err := s.consumeToken(ctx, tx, PurposeVerifyEmail, tokenHash, now)
+		if err != nil {
+			return err
+		}
+		row, err := s.q.MarkUserEmailVerified(ctx, tx, dbsqlc.MarkUserEmailVerifiedParams{ID: userID, Now: now})
+		if err != nil {
+			return err
+		}
+		u = userFromRow(row)
+		return nil
+	})
+	if err != nil {
+		return oes.User{}, translate(err, "user")
+	}
+	return u, nil
+}
+
+// ResetPassword spends the password-reset token whose hash is tokenHash, sets its user's
+// password hash, and deletes the user's other unused reset tokens. The address counts as
+// verified from now on, since the token was sent there. EINVALID on the field "token" as
+// VerifyEmail.
+func (s *Store) ResetPassword(ctx context.Context, tokenHash []byte, passwordHash string, now time.Time) (oes.User, error) {
+	var u oes.User
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		userID, err := s.consumeToken(ctx, tx, PurposeResetPassword, tokenHash, now)
+		if err != nil {
+			return err
+		}
+		row, err := s.q.SetUserPassword(ctx, tx, dbsqlc.SetUserPasswordParams{ID: userID, PasswordHash: passwordHash, Now: now})
+		if err != nil {
+			return err
+		}
+		u = userFromRow(row)
+		_, err = s.q.DeletePendingUserTokens(ctx, tx, dbsqlc.DeletePendingUserTokensParams{
+			UserID: userID, Purpose: string(PurposeResetPassword),
+		})
+		return err
+	})
+	if err != nil {
+		return oes.User{}, translate(err, "user")
+	}
+	return u, nil
+}
+
+// consumeToken marks the token used and returns its user, or explains why it cannot be used.
+func (s *Store) consumeToken(ctx context.Context, tx pgx.Tx, purpose TokenPurpose, hash []byte, now time.Time) (int64, error) {
+	userID, err := s.q.ConsumeUserToken(ctx, tx, dbsqlc.ConsumeUserTokenParams{
+		TokenHash: hash, Purpose: string(purpose), Now: now,
+	})
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return userID, err
+	}
+	tok, err := s.q.GetUserToken(ctx, tx, dbsqlc.GetUserTokenParams{TokenHash: hash, Purpose: string(purpose)})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, invalidToken("is not valid: it may have been replaced by a newer one")
+	case err != nil:
+		return 0, err
+	case tok.UsedAt != nil:
+		return 0, invalidToken("has already been used")
+	default:
+		return 0, invalidToken("has expired: ask for a new one")
+	}
+}
+
+func invalidToken(reason string) *oes.Error {
+	return oes.Invalid(oes.FieldError{Field: "token", Message: reason})
+}
