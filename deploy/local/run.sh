@@ -27,7 +27,9 @@ fi
 
 pids=()
 stop() {
-	trap - INT TERM
+	# A second signal must not cut the wait short: with-services.sh stops Postgres and Redis
+	# as soon as this script exits, and the worker needs Redis to hand back unfinished jobs.
+	trap "" INT TERM
 	kill -TERM "${pids[@]}" 2>/dev/null || true
 	wait "${pids[@]}" 2>/dev/null || true
 }
