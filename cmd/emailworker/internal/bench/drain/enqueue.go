@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	oesmail "github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/queue"
+)
+
+// enqueueRun is one measured run of queueing jobs, through the library or the api.
+type enqueueRun struct {
+	jobs     int // the jobs queued
+	failed   int
+	firstErr string
+	elapsed  time.Duration
+	p50, p99 time.Duration // of one call, from its start to its answer
+	use      usage
+}
+
+func (e enqueueRun) rate() float64 { return float64(e.jobs) / e.elapsed.Seconds() }
+
+// latencies collects the duration of each call of a closed-loop run.
+type latencies struct {
+	mu  sync.Mutex
+	all []time.Duration
+}
+
+func (l *latencies) add(d []time.Duration) {
+	l.mu.Lock()
+	l.all = append(l.all, d...)
+	l.mu.Unlock()
+}
+
+// percentile returns the p-quantile (0 < p <= 1) of the durations, nearest rank.
+func (l *latencies) percentile(p float64) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.all) == 0 {
+		return 0
+	}
+	slices.Sort(l.all)
+	i := int(p*float64(len(l.all))+0.5) - 1
+	return l.all[min(max(i, 0), len(l.all)-1)]
+}
+
+// closedLoop calls do(i) for every i below n from workers goroutines, each with one call in
+// flight, and measures the run. do returns an error text, "" on success.
+func closedLoop(ctx context.Context, rdb *redis.Client, pid, n, workers int, do func(ctx context.Context, i int) string) enqueueRun {
+	var next atomic.Int64
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	var lat latencies
+	before := readCounters(ctx, rdb, pid)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			own := make([]time.Duration, 0, n/workers+1)
+			defer func() { lat.add(own) }()
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t := time.Now()
+				if msg := do(ctx, i); msg != "" {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, msg)
+					continue
+				}
+				own = append(own, time.Since(t))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	r := enqueueRun{
+		jobs:    len(lat.all),
+		failed:  int(failed.Load()),
+		elapsed: elapsed,
+		p50:     lat.percentile(0.50),
+		p99:     lat.percentile(0.99),
+		use:     readCounters(ctx, rdb, pid).since(before),
+	}
+	if s, ok := firstErr.Load().(string); ok {
+		r.firstErr = s
+	}
+	return r
+}
+
+// enqueueAll queues msgs through the library from workers goroutines with opts; id, when not
+// nil, gives each job its Options.ID.
+func enqueueAll(ctx context.Context, client *queue.Client, rdb *redis.Client, msgs []oesmail.Message, workers int,
+	opts queue.Options, id func(i int) string) (enqueueRun, error) {
+	r := closedLoop(ctx, rdb, 0, len(msgs), workers, func(ctx context.Context, i int) string {
+		o := opts
+		if id != nil {
+			o.ID = id(i)
+		}
+		if _, err := client.Enqueue(ctx, msgs[i], o); err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+	return r, ctx.Err()
+}

@@ -1,0 +1,163 @@
+// Command drain measures the email pipeline: how fast jobs are queued, through the queue
+// library and through POST /api/v1/auth/register, and how fast one email worker delivers a
+// backlog to an SMTP server that accepts everything, next to the ceiling measured in the same
+// run: a plain net/smtp program sending the same messages over as many persistent
+// connections as the worker has deliveries at once.
+//
+//	drain -worker .local/bin/emailworker [-api .local/bin/api] [-n 2000] [-conns 5] [-rounds 1] [-markdown PATH]
+//
+// REDIS_URL (or QUEUE_REDIS_URL) names the queue's Redis and, for -api, DATABASE_URL the
+// Postgres server (deploy/local/with-services.sh provides both). Every sender is a separate
+// process with the same GOMAXPROCS, measured one at a time, and stopped when drain ends,
+// Ctrl-C included; the Redis keys of the run are removed at the end.
+//
+// The exit status is 0 when the measurement completed, whether or not the target was met,
+// 1 when it could not run or a message was lost, and 2 for a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts an orderly stop; a second one kills drain at once, and the
+	// processes it started with it (see childAttr).
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	interrupted := ctx.Err() != nil
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case interrupted:
+		fmt.Fprintln(os.Stderr, "drain: interrupted; the processes it started are stopped")
+		os.Exit(130)
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "drain:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "drain:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// options are the command-line flags.
+type options struct {
+	worker    string
+	api       string
+	n         int
+	conns     int
+	rounds    int
+	enqueuers int
+	register  int
+	clients   int
+	markdown  string
+
+	// send and sinkAddr make this process one of the reference senders instead: drain starts
+	// a copy of itself with them, so that the references run as their own process like the
+	// worker.
+	send     string
+	sinkAddr string
+}
+
+// hiddenFlags are for drain's own use and stay out of -help.
+var hiddenFlags = map[string]bool{"send": true, "sink": true}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if o.send != "" {
+		return runSender(ctx, o, stdin, stdout)
+	}
+	return bench(ctx, o, stdout, stderr)
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("drain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.worker, "worker", "", "path of the emailworker binary (required)")
+	fs.StringVar(&o.api, "api", "", "path of the api binary; when set, also measure POST /api/v1/auth/register")
+	fs.IntVar(&o.n, "n", 2000, "messages each sender delivers, and jobs queued through the library")
+	fs.IntVar(&o.conns, "conns", 5, "the worker's EMAIL_CONCURRENCY, and the ceiling's SMTP connections")
+	fs.IntVar(&o.rounds, "rounds", 1, "rounds over the senders in rotating order; the median round is reported")
+	fs.IntVar(&o.enqueuers, "enqueuers", 16, "goroutines calling queue.Client.Enqueue at once")
+	fs.IntVar(&o.register, "register", 1000, "registrations posted to the api (with -api)")
+	fs.IntVar(&o.clients, "clients", 16, "concurrent clients posting registrations")
+	fs.StringVar(&o.markdown, "markdown", "", "also write the results as markdown to this file")
+	fs.StringVar(&o.send, "send", "", "")
+	fs.StringVar(&o.sinkAddr, "sink", "", "")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: drain -worker PATH [flags]")
+		fmt.Fprintln(stderr, "Measures the email queue's enqueue rate and one worker's drain rate against a plain SMTP sender.")
+		fs.VisitAll(func(f *flag.Flag) {
+			if hiddenFlags[f.Name] {
+				return
+			}
+			name, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(stderr, "  -%s %s\n    \t%s", f.Name, name, usage)
+			if f.DefValue != "" && f.DefValue != "0" {
+				fmt.Fprintf(stderr, " (default %s)", f.DefValue)
+			}
+			fmt.Fprintln(stderr)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("%w: unexpected arguments %s", errUsage, strings.Join(fs.Args(), " "))
+	}
+	switch {
+	case o.n < 1 || o.n > 100000:
+		return o, fmt.Errorf("%w: -n must be from 1 to 100000", errUsage)
+	case o.conns < 1 || o.conns > 100:
+		return o, fmt.Errorf("%w: -conns must be from 1 to 100", errUsage)
+	}
+	if o.send != "" {
+		if o.send != senderCeiling && o.send != senderLibrary {
+			return o, fmt.Errorf("%w: -send must be %s or %s", errUsage, senderCeiling, senderLibrary)
+		}
+		if o.sinkAddr == "" {
+			return o, fmt.Errorf("%w: -send needs -sink", errUsage)
+		}
+		return o, nil
+	}
+	switch {
+	case o.worker == "":
+		return o, fmt.Errorf("%w: -worker is required (the emailworker binary, e.g. .local/bin/emailworker)", errUsage)
+	case o.rounds < 1 || o.rounds > 20:
+		return o, fmt.Errorf("%w: -rounds must be from 1 to 20", errUsage)
+	case o.enqueuers < 1 || o.enqueuers > 256:
+		return o, fmt.Errorf("%w: -enqueuers must be from 1 to 256", errUsage)
+	case o.register < 1 || o.register > 10000:
+		return o, fmt.Errorf("%w: -register must be from 1 to 10000", errUsage)
+	case o.clients < 1 || o.clients > 256:
+		return o, fmt.Errorf("%w: -clients must be from 1 to 256", errUsage)
+	}
+	return o, nil
+}
+
+// Bounds of the phases: a run that takes longer has gone wrong, and says so instead of
+// hanging.
+const (
+	deliverWithin  = 2 * time.Minute // one sender delivering its messages
+	completeWithin = 30 * time.Second
+	registerWithin = 3 * time.Minute // all the registrations together
+)
