@@ -145,6 +145,7 @@ func queueConfig(cfg Config) queue.Config {
 	qc.QueuePrefix = cfg.QueuePrefix
 	qc.Attempts = cfg.EmailAttempts
 	qc.Retention = cfg.EmailRetention
+	qc.Timeout = cfg.EmailJobTimeout
 	return qc
 }
 

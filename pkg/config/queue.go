@@ -11,6 +11,8 @@ type Queue struct {
 	QueuePrefix    string        `envconfig:"QUEUE_PREFIX" default:"email" desc:"name prefix of the email queue's lanes (<prefix>:critical, :default, :low); api and worker must agree"`
 	EmailAttempts  int           `envconfig:"EMAIL_ATTEMPTS" default:"3" desc:"how many times an email job may run in all unless its producer says otherwise"`
 	EmailRetention time.Duration `envconfig:"EMAIL_RETENTION" default:"24h" desc:"how long a completed email job is kept so that its status can be read"`
+	// The time limit is stored with each job when it is enqueued, so the api needs it too.
+	EmailJobTimeout time.Duration `envconfig:"EMAIL_JOB_TIMEOUT" default:"5m" desc:"longest one delivery attempt may take before it is cancelled and retried"`
 }
 
 func (q Queue) Validate() error {
@@ -23,6 +25,9 @@ func (q Queue) Validate() error {
 	if q.EmailRetention < time.Second {
 		return fmt.Errorf("EMAIL_RETENTION: must be at least 1s, got %s", q.EmailRetention)
 	}
+	if q.EmailJobTimeout < time.Second {
+		return fmt.Errorf("EMAIL_JOB_TIMEOUT: must be at least 1s, got %s", q.EmailJobTimeout)
+	}
 	return nil
 }
 
@@ -31,7 +36,6 @@ type Worker struct {
 	EmailConcurrency int           `envconfig:"EMAIL_CONCURRENCY" default:"5" desc:"emails one worker delivers at once (and SMTP connections it keeps open)"`
 	EmailBackoffBase time.Duration `envconfig:"EMAIL_BACKOFF_BASE" default:"2000ms" desc:"delay before the first retry; each later retry waits twice as long (with jitter)"`
 	EmailBackoffMax  time.Duration `envconfig:"EMAIL_BACKOFF_MAX" default:"1h" desc:"longest delay between two attempts"`
-	EmailJobTimeout  time.Duration `envconfig:"EMAIL_JOB_TIMEOUT" default:"5m" desc:"longest one delivery attempt may take before it is cancelled and retried"`
 	EmailDelivered   time.Duration `envconfig:"EMAIL_DELIVERED_TTL" default:"168h" desc:"how long a delivered job id is remembered so a rerun never sends twice; must outlast the retry window"`
 	HealthAddr       string        `envconfig:"HEALTH_ADDR" default:":8081" desc:"address of the worker's /healthz and /readyz"`
 }
@@ -42,9 +46,6 @@ func (w Worker) Validate() error {
 	}
 	if w.EmailBackoffBase < time.Millisecond || w.EmailBackoffMax < w.EmailBackoffBase {
 		return fmt.Errorf("EMAIL_BACKOFF_BASE/EMAIL_BACKOFF_MAX: want 0 < base <= max, got %s and %s", w.EmailBackoffBase, w.EmailBackoffMax)
-	}
-	if w.EmailJobTimeout < time.Second {
-		return fmt.Errorf("EMAIL_JOB_TIMEOUT: must be at least 1s, got %s", w.EmailJobTimeout)
 	}
 	if w.HealthAddr == "" {
 		return fmt.Errorf("HEALTH_ADDR: must not be empty")

@@ -95,6 +95,17 @@ func TestEnqueueDefaultsToPriority5AndThreeAttempts(t *testing.T) {
 	require.Zero(t, st.AttemptsMade)
 }
 
+func TestEnqueueDefaultsToTheConfiguredAttempts(t *testing.T) {
+	t.Parallel()
+	cfg := queuetest.Config(t)
+	cfg.Attempts = 4
+	b := &bundle{ctx: t.Context(), cfg: cfg, client: queuetest.Client(t, cfg)}
+
+	require.Equal(t, 4, b.status(t, b.enqueue(t, "ada@example.com", queue.Options{})).AttemptsAllowed)
+	require.Equal(t, 2, b.status(t, b.enqueue(t, "bob@example.com", queue.Options{Attempts: 2})).AttemptsAllowed,
+		"a producer's own count wins")
+}
+
 func TestEnqueueWithDelayIsDelayedUntilAWholeSecondAfterIt(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
