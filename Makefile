@@ -46,8 +46,9 @@ test: ## run every module's tests with -race against real Postgres and Redis
 	@$(SERVICES) -- go test -race -count=1 -timeout 15m $(PACKAGES)
 
 .PHONY: bench
-bench: build ## measure the hot-cache API against a plain handler and an uncached API
+bench: build ## measure the hot-cache API and the email pipeline against their ceilings
 	@$(SERVICES) -- go run ./cmd/api/internal/bench/loadgen -bin $(BIN)/api
+	@$(SERVICES) -- go run ./cmd/emailworker/internal/bench/drain -worker $(BIN)/emailworker -api $(BIN)/api
 
 .PHONY: lint
 lint: ## gofmt and go vet

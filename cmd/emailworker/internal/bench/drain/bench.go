@@ -94,41 +94,44 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// One message composed as the worker composes it, for its size on the wire.
 	wire, err := composeWire(ctx, msgs[:1])
 	if err != nil {
 		return err
 	}
 
 	r := report{when: time.Now(), opts: o, gomaxprocs: gomaxprocs, wireBytes: len(wire[0].data)}
-	senders := []string{nameCeiling, nameLibrary, nameWorker}
+	senders := []struct {
+		name string
+		kind string // the reference sender's -send; "" for the worker
+		out  *[]delivery
+	}{
+		{nameCeiling, senderCeiling, &r.ceiling},
+		{nameLibrary, senderLibrary, &r.library},
+		{nameWorker, "", &r.worker},
+	}
 	for round := range o.rounds {
 		for i := range senders {
-			name := senders[(i+round)%len(senders)]
-			progress("round %d/%d: %s, %d messages", round+1, o.rounds, name, o.n)
-			switch name {
-			case nameCeiling, nameLibrary:
-				kind := map[string]string{nameCeiling: senderCeiling, nameLibrary: senderLibrary}[name]
-				d, err := measureSender(ctx, procs, self, kind, name, sk, rdb, o, env())
+			s := senders[(i+round)%len(senders)]
+			progress("round %d/%d: %s, %d messages", round+1, o.rounds, s.name, o.n)
+			if s.kind != "" {
+				d, err := measureSender(ctx, procs, self, s.kind, s.name, sk, rdb, o, env())
 				if err != nil {
 					return err
 				}
-				if name == nameCeiling {
-					r.ceiling = append(r.ceiling, d)
-				} else {
-					r.library = append(r.library, d)
-				}
-			case nameWorker:
-				qcfg := newQueue("r" + strconv.Itoa(round+1))
-				w, err := measureWorker(ctx, procs, worker, sk, rdb, qcfg, msgs, o, env)
-				if err != nil {
-					return err
-				}
-				r.worker = append(r.worker, w.drain)
-				r.enqueue = append(r.enqueue, w.enqueue)
-				// The completed jobs are kept for their retention; the next round starts clean.
-				if err := removeQueue(ctx, rdb, qcfg); err != nil {
-					progress("could not remove the keys of queue %s: %v", qcfg.QueuePrefix, err)
-				}
+				*s.out = append(*s.out, d)
+				continue
+			}
+			qcfg := newQueue("r" + strconv.Itoa(round+1))
+			w, err := measureWorker(ctx, procs, worker, sk, rdb, qcfg, msgs, o, env)
+			if err != nil {
+				return err
+			}
+			*s.out = append(*s.out, w.drain)
+			r.enqueue = append(r.enqueue, w.enqueue)
+			// The completed jobs are kept for their retention; the next round starts clean.
+			if err := removeQueue(ctx, rdb, qcfg); err != nil {
+				progress("could not remove the keys of queue %s: %v", qcfg.QueuePrefix, err)
 			}
 		}
 	}

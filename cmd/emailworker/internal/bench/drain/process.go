@@ -79,10 +79,15 @@ func (ps *processes) start(name, bin string, args, env []string, talk bool) (*pr
 	go func() {
 		if stdout != nil {
 			// Wait closes the stdout pipe, so every read from it must be done before Wait is
-			// called; the pipe ends when the process does.
+			// called; the pipe ends when the process does. A sender writes only its few
+			// protocol lines: more than the buffer holds means it is confused, and a line
+			// that nobody reads must not keep the process from being reaped.
 			in := bufio.NewScanner(stdout)
 			for in.Scan() {
-				p.lines <- in.Text()
+				select {
+				case p.lines <- in.Text():
+				default:
+				}
 			}
 			close(p.lines)
 		}

@@ -77,6 +77,9 @@ func measureRegister(ctx context.Context, procs *processes, bin string, rdb *red
 	if r.jobs+r.failed < o.register {
 		return r, fmt.Errorf("register: %d of %d registrations done within %s", r.jobs+r.failed, o.register, registerWithin)
 	}
+	if r.failed > 0 {
+		return r, fmt.Errorf("register: %d of %d failed (first: %s)", r.failed, o.register, r.firstErr)
+	}
 	qc, err := queue.New(qcfg)
 	if err != nil {
 		return r, err

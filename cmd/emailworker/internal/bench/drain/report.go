@@ -120,8 +120,8 @@ func (t table) markdown(w io.Writer) {
 func deliveryRow(name string, d delivery) []string {
 	u := d.use
 	return []string{name, strconv.Itoa(d.messages), millis(d.elapsed), fmt.Sprintf("%.0f", d.rate()),
-		fmt.Sprintf("%.0f", d.steadyRate()), micros(perItem(u.proc, d.messages)), micros(perItem(u.self, d.messages)),
-		micros(perItem(u.redis, d.messages)), cores(u.cores(u.other))}
+		fmt.Sprintf("%.0f", d.steadyRate()), cpuShare(perItem(u.proc, d.messages)), cpuShare(perItem(u.self, d.messages)),
+		cpuShare(perItem(u.redis, d.messages)), cores(u.cores(u.other))}
 }
 
 // deliveries is the main table: one row per sender.
@@ -149,7 +149,7 @@ func (r report) perRound() table {
 
 func enqueueRow(name string, e enqueueRun, cpu time.Duration) []string {
 	return []string{name, strconv.Itoa(e.jobs), fmt.Sprintf("%.0f", e.rate()), millis(e.p50), millis(e.p99),
-		micros(perItem(cpu, e.jobs)), micros(perItem(e.use.redis, e.jobs))}
+		cpuShare(perItem(cpu, e.jobs)), cpuShare(perItem(e.use.redis, e.jobs))}
 }
 
 func (r report) enqueues() table {
@@ -160,23 +160,31 @@ func (r report) enqueues() table {
 		enqueueRow(fmt.Sprintf("library with Options.ID, %d goroutines", r.opts.enqueuers), r.enqueueIDs, r.enqueueIDs.use.self))
 	if r.register != nil {
 		t.rows = append(t.rows, enqueueRow(fmt.Sprintf("POST %s, %d clients", registerPath, r.opts.clients), *r.register, r.register.use.proc))
-	} else {
-		t.rows = append(t.rows, []string{"POST " + registerPath, "-", "not measured (no -api)", "", "", "", ""})
 	}
 	return t
 }
 
-func (r report) targets() table {
-	met := func(ok bool) string {
-		if ok {
+// summary is the headline: the two delivery rates, their ratio against the targets, and the
+// enqueue rates.
+func (r report) summary() table {
+	verdict := func(ratio, target float64) string {
+		if ratio >= target {
 			return "met"
 		}
 		return "missed"
 	}
 	ratio := r.ratio()
-	return table{align: "lrl", header: []string{"target", "figure", "result"}, rows: [][]string{
-		{"worker emails/s >= 50% of the ceiling's", fmt.Sprintf("%.0f%%", 100*ratio), met(ratio >= minDrainRatio)},
-		{"worker emails/s >= 70% of the ceiling's (aim)", fmt.Sprintf("%.0f%%", 100*ratio), met(ratio >= aimDrainRatio)},
+	register := []string{"register jobs/s", "-", "not measured (no -api)"}
+	if r.register != nil {
+		register = []string{"register jobs/s", fmt.Sprintf("%.0f", r.register.rate()), ""}
+	}
+	return table{align: "lrl", header: []string{"figure", "value", "result"}, rows: [][]string{
+		{"ceiling emails/s", fmt.Sprintf("%.0f", medianDelivery(r.ceiling).rate()), ""},
+		{"worker drain emails/s", fmt.Sprintf("%.0f", medianDelivery(r.worker).rate()), ""},
+		{"worker / ceiling", fmt.Sprintf("%.2f", ratio), fmt.Sprintf("target >= %.2f %s, aim >= %.2f %s",
+			minDrainRatio, verdict(ratio, minDrainRatio), aimDrainRatio, verdict(ratio, aimDrainRatio))},
+		{"library enqueue jobs/s", fmt.Sprintf("%.0f", medianEnqueue(r.enqueue).rate()), ""},
+		register,
 	}}
 }
 
@@ -192,6 +200,7 @@ func (r report) describe() []string {
 			runtime.NumCPU(), r.gomaxprocs, runtime.GOOS, runtime.GOARCH, runtime.Version(), r.when.Format("2006-01-02 15:04 MST")),
 		"Time runs from the start signal (the worker: /readyz answering 200) to the sink accepting the last message; steady emails/s leaves out the start-up (first to last message).",
 		"CPU per message is CPU time over the measured time divided by the messages: of the sender process, of drain (which is the sink), and of Redis (its own count); other CPU is the rest of the machine, in cores.",
+		"The enqueuer is drain for the library rows and the api for the registration row, whose requests each hash a password with bcrypt and write the account to Postgres before queueing: that row measures the endpoint, not the queue.",
 	}
 }
 
@@ -220,7 +229,7 @@ func (r report) printText(w io.Writer) {
 	fmt.Fprintln(w)
 	r.enqueues().text(w)
 	fmt.Fprintln(w)
-	r.targets().text(w)
+	r.summary().text(w)
 	fmt.Fprintln(w)
 	for _, l := range r.redisLines() {
 		fmt.Fprintln(w, l)
@@ -238,7 +247,7 @@ func (r report) markdown() []byte {
 	b.WriteString("\n")
 	r.enqueues().markdown(&b)
 	b.WriteString("\n")
-	r.targets().markdown(&b)
+	r.summary().markdown(&b)
 	b.WriteString("\n```\n" + strings.Join(r.redisLines(), "\n") + "\n```\n")
 	return b.Bytes()
 }
@@ -247,9 +256,14 @@ func millis(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 }
 
-func micros(d time.Duration) string {
-	if d < 0 {
+// cpuShare formats a CPU time per message or job: in µs, or in ms from 10 ms up (a
+// registration's bcrypt hash).
+func cpuShare(d time.Duration) string {
+	switch {
+	case d < 0:
 		return "n/a"
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
 }
