@@ -84,11 +84,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 
-	err = h.sender.Send(ctx, msg, func(percent int) {
-		if err := queue.WriteProgress(t, percent); err != nil {
-			log.Debug("progress not recorded", "progress", percent, "err", err)
-		}
-	})
+	progress := newProgressReporter(t, progressInterval, log)
+	err = h.sender.Send(ctx, msg, progress.report)
+	progress.stop()
 	if err != nil {
 		errs := []error{err}
 		if mail.IsPermanent(err) {

@@ -35,9 +35,9 @@ func TestJobGoesFromWaitingThroughActiveToCompleted(t *testing.T) {
 
 	b.start(t)
 	<-atData
-	active := b.status(t, id)
-	require.Equal(t, queue.StateActive, active.State)
-	require.Equal(t, mail.ProgressData, active.Progress, "progress is visible mid-send")
+	// Progress is written at most once per interval, so it shows within one.
+	active := b.waitFor(t, id, func(st queue.Status) bool { return st.Progress == mail.ProgressData })
+	require.Equal(t, queue.StateActive, active.State, "progress is visible mid-send")
 	require.Equal(t, 1, active.AttemptsMade)
 	running, err := b.client.Active(b.ctx, 1, 10)
 	require.NoError(t, err)

@@ -42,9 +42,8 @@ func TestJobsThroughARealSMTPServer(t *testing.T) {
 		id := b.enqueue(t, "ada@example.com", queue.Options{Priority: 10})
 
 		<-held
-		st := b.status(t, id)
-		require.Equal(t, queue.StateActive, st.State)
-		require.Equal(t, mail.ProgressData, st.Progress, "the data is out, the server has not replied")
+		st := b.waitFor(t, id, func(st queue.Status) bool { return st.Progress == mail.ProgressData })
+		require.Equal(t, queue.StateActive, st.State, "the data is out, the server has not replied")
 		release()
 
 		st = b.waitFor(t, id, inState(queue.StateCompleted))
