@@ -45,6 +45,16 @@ func identify(tokens *auth.Tokens) gin.HandlerFunc {
 	}
 }
 
+// callerID returns the signed-in caller's user id, nil for an anonymous caller.
+func callerID(c *gin.Context) *int64 {
+	if id, ok := c.Get(ctxUserID); ok {
+		if v, ok := id.(int64); ok {
+			return &v
+		}
+	}
+	return nil
+}
+
 // isAdmin reports whether the caller may see the answer key and write the catalogue.
 func isAdmin(c *gin.Context) bool {
 	return c.GetString(ctxRole) == roleAdmin

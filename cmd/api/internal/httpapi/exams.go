@@ -76,7 +76,7 @@ func (h exams) create(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	e, err := h.svc.CreateExam(c, nil, in)
+	e, err := h.svc.CreateExam(c, callerID(c), in)
 	respond(c, http.StatusCreated, e, err)
 }
 

@@ -191,6 +191,8 @@ func TestCreateExam(t *testing.T) {
 			require.Equal(t, "Physics", e.Title)
 			require.EqualValues(t, 45, e.DurationMinutes)
 			require.True(t, e.Published)
+			require.NotNil(t, e.CreatedBy, "the exam records the admin who wrote it")
+			require.Equal(t, b.admin.ID, *e.CreatedBy)
 		})
 	}
 }
