@@ -17,13 +17,14 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/oeshq/oes/pkg/benchkit"
 	"github.com/oeshq/oes/pkg/demo"
 )
 
 // target is one server under load and what each round measured of it.
 type target struct {
 	name   string
-	proc   *process
+	proc   *server
 	rounds []measurement
 }
 
@@ -67,18 +68,11 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(dir)
 	progress := func(format string, args ...any) { fmt.Fprintf(stderr, "loadgen: "+format+"\n", args...) }
 
-	// Every server gets the same GOMAXPROCS as the load generator, so that neither the api nor
-	// a reference is favoured in how it may use the shared cores.
-	gomaxprocs := runtime.GOMAXPROCS(0)
-	env := func(set ...string) []string {
-		return childEnv(append([]string{"LOG_LEVEL=warn", "GOMAXPROCS=" + strconv.Itoa(gomaxprocs)}, set...)...)
-	}
-
 	progress("api migrate, api seed")
-	if err := runTool(ctx, bin, env(), "migrate"); err != nil {
+	if err := benchkit.Run(ctx, toolWithin, bin, benchkit.ChildEnv(), "migrate"); err != nil {
 		return err
 	}
-	if err := runTool(ctx, bin, env(), "seed"); err != nil {
+	if err := benchkit.Run(ctx, toolWithin, bin, benchkit.ChildEnv(), "seed"); err != nil {
 		return err
 	}
 
@@ -86,18 +80,18 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	// shared Redis, and its keys are removed afterwards (once it has stopped writing them).
 	namespace := "oes:bench:" + strconv.Itoa(os.Getpid())
 	defer func() {
-		if err := deleteNamespace(os.Getenv("REDIS_URL"), namespace); err != nil {
+		if err := deleteNamespace(ctx, os.Getenv("REDIS_URL"), namespace); err != nil {
 			progress("could not remove the cache keys under %s:* (they expire with their TTL): %v", namespace, err)
 		}
 	}()
-	procs := &processes{dir: dir}
-	defer procs.stopAll()
+	procs := &benchkit.Group{Dir: dir, StopWithin: stopWithin}
+	defer procs.StopAll()
 
 	// A secret for this run only: the access tokens it signs die with the processes. The admin
 	// token outlives the run, so the counters can still be read at its end.
 	jwtSecret := "JWT_SECRET=" + randomToken() + randomToken()
 	cached, err := startServer(ctx, procs, "api (hot cache)", bin, func(addr string) ([]string, []string) {
-		return []string{"serve"}, env("HTTP_ADDR="+addr, "CACHE_ENABLED=true", "CACHE_NAMESPACE="+namespace, jwtSecret, "JWT_TTL=24h")
+		return []string{"serve"}, benchkit.ChildEnv("HTTP_ADDR="+addr, "CACHE_ENABLED=true", "CACHE_NAMESPACE="+namespace, jwtSecret, "JWT_TTL=24h")
 	})
 	if err != nil {
 		return err
@@ -118,13 +112,13 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 
 	uncached, err := startServer(ctx, procs, "api (no cache)", bin, func(addr string) ([]string, []string) {
-		return []string{"serve"}, env("HTTP_ADDR="+addr, "CACHE_ENABLED=false", jwtSecret)
+		return []string{"serve"}, benchkit.ChildEnv("HTTP_ADDR="+addr, "CACHE_ENABLED=false", jwtSecret)
 	})
 	if err != nil {
 		return err
 	}
 	ceiling, err := startServer(ctx, procs, "ceiling (net/http)", self, func(addr string) ([]string, []string) {
-		return []string{"-serve-ceiling", ceilingDir, "-addr", addr}, env()
+		return []string{"-serve-ceiling", ceilingDir, "-addr", addr}, benchkit.ChildEnv()
 	})
 	if err != nil {
 		return err
@@ -132,16 +126,16 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 
 	// The comparison holds only if every target sends the same bytes.
 	var notes []string
-	for _, p := range []*process{ceiling, uncached} {
+	for _, p := range []*server{ceiling, uncached} {
 		same, err := sameBodies(ctx, client, p.addr, paths, bodies)
 		if err != nil {
-			return fmt.Errorf("%s: %w", p.name, err)
+			return fmt.Errorf("%s: %w", p.Name(), err)
 		}
 		if !same {
 			if p == ceiling {
-				return fmt.Errorf("%s serves other bytes than %s", ceiling.name, cached.name)
+				return fmt.Errorf("%s serves other bytes than %s", ceiling.Name(), cached.Name())
 			}
-			notes = append(notes, fmt.Sprintf("%s answers with other bytes than %s for some exams; the figures compare different bodies.", p.name, cached.name))
+			notes = append(notes, fmt.Sprintf("%s answers with other bytes than %s for some exams; the figures compare different bodies.", p.Name(), cached.Name()))
 		}
 	}
 	apiFraming, err := framing(ctx, client, cached.addr, paths[0])
@@ -158,7 +152,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	for i, b := range bodies {
 		sizes[i] = int64(len(b))
 	}
-	targets := []*target{{name: cached.name, proc: cached}, {name: ceiling.name, proc: ceiling}, {name: uncached.name, proc: uncached}}
+	targets := []*target{{name: cached.Name(), proc: cached}, {name: ceiling.Name(), proc: ceiling}, {name: uncached.Name(), proc: uncached}}
 	cacheStats := func() (cacheCounters, error) {
 		return examQuestionStats(ctx, client, cached.addr, adminToken)
 	}
@@ -170,7 +164,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	r := report{
 		when:       time.Now(),
 		opts:       o,
-		gomaxprocs: gomaxprocs,
+		gomaxprocs: runtime.GOMAXPROCS(0),
 		exams:      len(ids),
 		bodyMin:    slices.Min(sizes),
 		bodyMax:    slices.Max(sizes),
@@ -187,8 +181,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		}
 	}
 	for _, t := range targets {
-		if tail := readTail(t.proc.logPath, 5); len(tail) > 0 {
-			progress("last lines %s wrote:%s", t.name, indentTail(tail))
+		if tail := t.proc.Tail(5); len(tail) > 0 {
+			progress("last lines %s wrote:%s", t.name, benchkit.Indented(tail))
 		}
 	}
 	if bad := r.failedRequests(); bad != "" {
@@ -232,26 +226,8 @@ func measureRounds(ctx context.Context, o options, targets []*target, l load, ca
 	return cacheUse, nil
 }
 
-// startServer starts a server on a free loopback port and waits until its /readyz answers.
-// command returns its arguments and environment for the address it must listen on.
-func startServer(ctx context.Context, procs *processes, name, bin string, command func(addr string) (args, env []string)) (*process, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	args, env := command(addr)
-	p, err := procs.start(name, addr, bin, args, env)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.waitReady(ctx); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
 // measure warms the target up, then measures it for o.duration.
-func measure(ctx context.Context, p *process, l load, o options) (measurement, error) {
+func measure(ctx context.Context, p *server, l load, o options) (measurement, error) {
 	tr := newTransport(o.conns)
 	defer tr.CloseIdleConnections()
 	var m measurement
@@ -263,21 +239,21 @@ func measure(ctx context.Context, p *process, l load, o options) (measurement, e
 		l.expect = int(w.rate() * o.duration.Seconds())
 		m.non200, m.errors, m.firstErr = w.non200, w.errors, w.firstErr
 	}
-	if !p.alive() {
-		return m, p.diedError()
+	if err := p.Check(); err != nil {
+		return m, err
 	}
 
 	l.measure = true
-	server0, serverErr := cpuTime(p.pid())
-	self0, selfErr := cpuTime(os.Getpid())
-	busy0, busyErr := busyTime()
+	server0, serverErr := benchkit.CPUTime(p.Pid())
+	self0, selfErr := benchkit.CPUTime(os.Getpid())
+	busy0, busyErr := benchkit.BusyTime()
 	out, err := l.run(ctx, tr, o.duration)
 	if err != nil {
 		return m, err
 	}
-	server1, serverErr1 := cpuTime(p.pid())
-	self1, selfErr1 := cpuTime(os.Getpid())
-	busy1, busyErr1 := busyTime()
+	server1, serverErr1 := benchkit.CPUTime(p.Pid())
+	self1, selfErr1 := benchkit.CPUTime(os.Getpid())
+	busy1, busyErr1 := benchkit.BusyTime()
 	perSecond := func(d time.Duration, errs ...error) float64 {
 		if errors.Join(errs...) != nil {
 			return -1
@@ -292,10 +268,10 @@ func measure(ctx context.Context, p *process, l load, o options) (measurement, e
 	} else {
 		m.otherCPU = -1
 	}
-	if !p.alive() {
-		return m, p.diedError()
+	if err := p.Check(); err != nil {
+		return m, err
 	}
-	m.rss, m.peak, err = memory(p.pid())
+	m.rss, m.peak, err = benchkit.Memory(p.Pid())
 	if err != nil {
 		m.rss, m.peak = -1, -1
 	}
@@ -314,10 +290,10 @@ func measure(ctx context.Context, p *process, l load, o options) (measurement, e
 
 // demoBodies returns the published exams as GET /api/v1/exams lists them, the path of each
 // one's questions and the body the api answers it with.
-func demoBodies(ctx context.Context, client *http.Client, api *process) (ids []int64, paths []string, bodies [][]byte, err error) {
+func demoBodies(ctx context.Context, client *http.Client, api *server) (ids []int64, paths []string, bodies [][]byte, err error) {
 	b, err := get(ctx, client, api.addr, "/api/v1/exams")
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", api.name, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", api.Name(), err)
 	}
 	var list struct {
 		Exams []struct {
@@ -325,7 +301,7 @@ func demoBodies(ctx context.Context, client *http.Client, api *process) (ids []i
 		} `json:"exams"`
 	}
 	if err := json.Unmarshal(b, &list); err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: GET /api/v1/exams: %w", api.name, err)
+		return nil, nil, nil, fmt.Errorf("%s: GET /api/v1/exams: %w", api.Name(), err)
 	}
 	if len(list.Exams) == 0 {
 		return nil, nil, nil, errors.New("GET /api/v1/exams lists no exams; did api seed run against this database?")
@@ -334,7 +310,7 @@ func demoBodies(ctx context.Context, client *http.Client, api *process) (ids []i
 		p := fmt.Sprintf("/api/v1/exams/%d/questions", e.ID)
 		b, err := get(ctx, client, api.addr, p)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", api.name, err)
+			return nil, nil, nil, fmt.Errorf("%s: %w", api.Name(), err)
 		}
 		ids, paths, bodies = append(ids, e.ID), append(paths, p), append(bodies, b)
 	}
@@ -396,7 +372,7 @@ func get(ctx context.Context, client *http.Client, addr, path string, header ...
 		return nil, fmt.Errorf("GET %s: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: status %d: %s", path, resp.StatusCode, lastLines(b, 3))
+		return nil, fmt.Errorf("GET %s: status %d: %s", path, resp.StatusCode, benchkit.LastLines(b, 3))
 	}
 	return b, nil
 }
@@ -459,7 +435,7 @@ func signIn(ctx context.Context, client *http.Client, addr, email, password stri
 		return "", fmt.Errorf("sign in: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("sign in as %s: status %d: %s", email, resp.StatusCode, lastLines(b, 3))
+		return "", fmt.Errorf("sign in as %s: status %d: %s", email, resp.StatusCode, benchkit.LastLines(b, 3))
 	}
 	var session struct {
 		Token string `json:"token"`

@@ -16,43 +16,19 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/oeshq/oes/pkg/benchkit"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The first signal starts an orderly stop; a second one kills loadgen at once, and its
-	// servers with it (see childAttr).
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	interrupted := ctx.Err() != nil
-	stop()
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case interrupted:
-		fmt.Fprintln(os.Stderr, "loadgen: interrupted; the servers it started are stopped")
-		os.Exit(130)
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, "loadgen:", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "loadgen:", err)
-		os.Exit(1)
-	}
+	benchkit.Main("loadgen", "servers", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	})
 }
-
-var errUsage = errors.New("usage")
 
 // options are the command-line flags.
 type options struct {
@@ -69,9 +45,6 @@ type options struct {
 	ceilingAddr string
 }
 
-// hiddenFlags are for loadgen's own use and stay out of -help.
-var hiddenFlags = map[string]bool{"serve-ceiling": true, "addr": true}
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -85,8 +58,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
-	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// -serve-ceiling and -addr are for loadgen's own use and stay out of -help.
+	fs := benchkit.NewFlagSet("loadgen", stderr, "Usage: loadgen -bin PATH [flags]\n"+
+		"Measures the hot-cache api against a plain net/http handler and the uncached api.", "serve-ceiling", "addr")
 	fs.StringVar(&o.bin, "bin", "", "path of the api binary (required)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per target and round")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measured run")
@@ -95,44 +69,26 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.markdown, "markdown", "", "also write the results as markdown to this file")
 	fs.StringVar(&o.ceilingDir, "serve-ceiling", "", "")
 	fs.StringVar(&o.ceilingAddr, "addr", "", "")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: loadgen -bin PATH [flags]")
-		fmt.Fprintln(stderr, "Measures the hot-cache api against a plain net/http handler and the uncached api.")
-		fs.VisitAll(func(f *flag.Flag) {
-			if hiddenFlags[f.Name] {
-				return
-			}
-			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(stderr, "  -%s %s\n    \t%s", f.Name, name, usage)
-			if f.DefValue != "" && f.DefValue != "0" {
-				fmt.Fprintf(stderr, " (default %s)", f.DefValue)
-			}
-			fmt.Fprintln(stderr)
-		})
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := benchkit.ParseFlags(fs, args); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("%w: unexpected arguments %s", errUsage, strings.Join(fs.Args(), " "))
 	}
 	if o.ceilingDir != "" {
 		if o.ceilingAddr == "" {
-			return o, fmt.Errorf("%w: -serve-ceiling needs -addr", errUsage)
+			return o, fmt.Errorf("%w: -serve-ceiling needs -addr", benchkit.ErrUsage)
 		}
 		return o, nil
 	}
 	switch {
 	case o.bin == "":
-		return o, fmt.Errorf("%w: -bin is required (the api binary, e.g. .local/bin/api)", errUsage)
+		return o, fmt.Errorf("%w: -bin is required (the api binary, e.g. .local/bin/api)", benchkit.ErrUsage)
 	case o.duration <= 0:
-		return o, fmt.Errorf("%w: -duration must be positive", errUsage)
+		return o, fmt.Errorf("%w: -duration must be positive", benchkit.ErrUsage)
 	case o.warmup < 0:
-		return o, fmt.Errorf("%w: -warmup must not be negative", errUsage)
+		return o, fmt.Errorf("%w: -warmup must not be negative", benchkit.ErrUsage)
 	case o.conns < 1:
-		return o, fmt.Errorf("%w: -conns must be at least 1", errUsage)
+		return o, fmt.Errorf("%w: -conns must be at least 1", benchkit.ErrUsage)
 	case o.rounds < 1:
-		return o, fmt.Errorf("%w: -rounds must be at least 1", errUsage)
+		return o, fmt.Errorf("%w: -rounds must be at least 1", benchkit.ErrUsage)
 	}
 	return o, nil
 }

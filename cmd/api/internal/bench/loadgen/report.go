@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/oeshq/oes/pkg/benchkit"
 )
 
 // The project's performance targets for the hot-cache api.
@@ -111,93 +112,46 @@ func (r report) ratios() [][2]string {
 	}
 }
 
-// table is a result table, printed aligned as text or as a markdown table. align has one
-// letter per column: l for labels, r for figures.
-type table struct {
-	align  string
-	header []string
-	rows   [][]string
-}
-
-func (t table) text(w io.Writer) {
-	widths := make([]int, len(t.header))
-	for _, row := range append([][]string{t.header}, t.rows...) {
-		for i, c := range row {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	for _, row := range append([][]string{t.header}, t.rows...) {
-		var b strings.Builder
-		for i, c := range row {
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			if i > 0 {
-				b.WriteString("  ")
-			}
-			if t.align[i] == 'l' {
-				b.WriteString(c + pad)
-			} else {
-				b.WriteString(pad + c)
-			}
-		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
-	}
-}
-
-func (t table) markdown(w io.Writer) {
-	fmt.Fprintln(w, "| "+strings.Join(t.header, " | ")+" |")
-	for _, a := range t.align {
-		if a == 'l' {
-			fmt.Fprint(w, "|---")
-		} else {
-			fmt.Fprint(w, "|--:")
-		}
-	}
-	fmt.Fprintln(w, "|")
-	for _, row := range t.rows {
-		fmt.Fprintln(w, "| "+strings.Join(row, " | ")+" |")
-	}
-}
-
 func (r report) summaries() []summary { return []summary{r.cached, r.ceiling, r.uncached} }
 
 // results is the main table: one row per target.
-func (r report) results() table {
-	t := table{align: "lrrrrrrrrrr", header: []string{"target", "requests", "req/s", "p50", "p99", "server CPU", "loadgen CPU",
+func (r report) results() benchkit.Table {
+	t := benchkit.Table{Align: "lrrrrrrrrrr", Header: []string{"target", "requests", "req/s", "p50", "p99", "server CPU", "loadgen CPU",
 		"other CPU", "server CPU/req", "RSS at end", "peak RSS"}}
 	for _, s := range r.summaries() {
 		m := s.m
-		t.rows = append(t.rows, []string{s.name, strconv.Itoa(m.requests), fmt.Sprintf("%.0f", m.rps),
-			millis(m.p50), millis(m.p99), cores(m.serverCPU), cores(m.loadCPU), cores(m.otherCPU),
+		t.Rows = append(t.Rows, []string{s.name, strconv.Itoa(m.requests), fmt.Sprintf("%.0f", m.rps),
+			benchkit.Millis(m.p50), benchkit.Millis(m.p99), benchkit.Cores(m.serverCPU), benchkit.Cores(m.loadCPU), benchkit.Cores(m.otherCPU),
 			cpuPerRequest(m), megabytes(m.rss), megabytes(m.peak)})
 	}
 	return t
 }
 
 // perRound shows every round, so that the spread behind the medians can be judged.
-func (r report) perRound() table {
-	t := table{align: "rlrrrrrr", header: []string{"round", "target", "req/s", "p50", "p99", "server CPU", "loadgen CPU", "other CPU"}}
+func (r report) perRound() benchkit.Table {
+	t := benchkit.Table{Title: "Each round:", Align: "rlrrrrrr", Header: []string{"round", "target", "req/s", "p50", "p99", "server CPU", "loadgen CPU", "other CPU"}}
 	for round := range r.opts.rounds {
 		for _, s := range r.summaries() {
 			m := s.all[round]
-			t.rows = append(t.rows, []string{strconv.Itoa(round + 1), s.name, fmt.Sprintf("%.0f", m.rps),
-				millis(m.p50), millis(m.p99), cores(m.serverCPU), cores(m.loadCPU), cores(m.otherCPU)})
+			t.Rows = append(t.Rows, []string{strconv.Itoa(round + 1), s.name, fmt.Sprintf("%.0f", m.rps),
+				benchkit.Millis(m.p50), benchkit.Millis(m.p99), benchkit.Cores(m.serverCPU), benchkit.Cores(m.loadCPU), benchkit.Cores(m.otherCPU)})
 		}
 	}
 	return t
 }
 
-func (r report) ratioTable() table {
-	t := table{align: "lr", header: []string{"ratio", "value"}}
+func (r report) ratioTable() benchkit.Table {
+	t := benchkit.Table{Align: "lr", Header: []string{"ratio", "value"}}
 	for _, ra := range r.ratios() {
-		t.rows = append(t.rows, []string{ra[0], ra[1]})
+		t.Rows = append(t.Rows, []string{ra[0], ra[1]})
 	}
 	return t
 }
 
-func (r report) targetTable() table {
-	t := table{align: "lrl", header: []string{"target", "figure", "result"}}
+func (r report) targetTable() benchkit.Table {
+	t := benchkit.Table{Align: "lrl", Header: []string{"target", "figure", "result"}}
 	for _, v := range r.verdicts() {
-		t.rows = append(t.rows, []string{v.target, v.figure, v.status})
+		t.Rows = append(t.Rows, []string{v.target, v.figure, v.status})
 	}
 	return t
 }
@@ -234,21 +188,17 @@ func (r report) describe() []string {
 	return append(lines, r.notes...)
 }
 
-func (r report) printText(w io.Writer) {
-	fmt.Fprintln(w)
-	for _, l := range r.describe() {
-		fmt.Fprintln(w, l)
-	}
-	fmt.Fprintln(w)
-	r.results().text(w)
+// body is the report but for the note on failed requests.
+func (r report) body() benchkit.Report {
+	tables := []benchkit.Table{r.results()}
 	if r.opts.rounds > 1 {
-		fmt.Fprintln(w)
-		r.perRound().text(w)
+		tables = append(tables, r.perRound())
 	}
-	fmt.Fprintln(w)
-	r.ratioTable().text(w)
-	fmt.Fprintln(w)
-	r.targetTable().text(w)
+	return benchkit.Report{Lines: r.describe(), Tables: append(tables, r.ratioTable(), r.targetTable())}
+}
+
+func (r report) printText(w io.Writer) {
+	r.body().Text(w)
 	if bad := r.failedRequests(); bad != "" {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "INVALID RUN:", bad)
@@ -257,24 +207,11 @@ func (r report) printText(w io.Writer) {
 
 func (r report) markdown() []byte {
 	var b bytes.Buffer
-	b.WriteString(strings.Join(r.describe(), "\n") + "\n\n")
-	r.results().markdown(&b)
-	if r.opts.rounds > 1 {
-		b.WriteString("\nEach round:\n\n")
-		r.perRound().markdown(&b)
-	}
-	b.WriteString("\n")
-	r.ratioTable().markdown(&b)
-	b.WriteString("\n")
-	r.targetTable().markdown(&b)
+	r.body().Markdown(&b)
 	if bad := r.failedRequests(); bad != "" {
 		fmt.Fprintf(&b, "\n**Invalid run:** %s\n", bad)
 	}
 	return b.Bytes()
-}
-
-func millis(d time.Duration) string {
-	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 }
 
 // cpuPerRequest is the server's CPU time per request.
@@ -290,13 +227,6 @@ func ratioOf(a, b measurement) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.2f", (a.serverCPU/a.rps)/(b.serverCPU/b.rps))
-}
-
-func cores(c float64) string {
-	if c < 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.2f", c)
 }
 
 // megabytes and kilobytes use decimal units, as the targets are stated.

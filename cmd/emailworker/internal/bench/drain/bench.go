@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oeshq/oes/pkg/benchkit"
 	"github.com/oeshq/oes/pkg/queue"
 )
 
@@ -53,13 +54,6 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(dir)
 	progress := func(format string, args ...any) { fmt.Fprintf(stderr, "drain: "+format+"\n", args...) }
 
-	// Every process gets the same GOMAXPROCS as drain, so that none is favoured in how it may
-	// use the shared cores.
-	gomaxprocs := runtime.GOMAXPROCS(0)
-	env := func(set ...string) []string {
-		return childEnv(append([]string{"LOG_LEVEL=warn", "GOMAXPROCS=" + strconv.Itoa(gomaxprocs)}, set...)...)
-	}
-
 	rdb, err := queue.OpenRedis(queue.Config{RedisURL: redisURL})
 	if err != nil {
 		return err
@@ -82,8 +76,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			}
 		}
 	}()
-	procs := &processes{dir: dir}
-	defer procs.stopAll()
+	procs := &benchkit.Group{Dir: dir, StopWithin: stopWithin}
+	defer procs.StopAll()
 
 	sk, err := startSink(false)
 	if err != nil {
@@ -100,7 +94,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	r := report{when: time.Now(), opts: o, gomaxprocs: gomaxprocs, wireBytes: len(wire[0].data)}
+	r := report{when: time.Now(), opts: o, gomaxprocs: runtime.GOMAXPROCS(0), wireBytes: len(wire[0].data)}
 	senders := []struct {
 		name string
 		kind string // the reference sender's -send; "" for the worker
@@ -115,7 +109,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			s := senders[(i+round)%len(senders)]
 			progress("round %d/%d: %s, %d messages", round+1, o.rounds, s.name, o.n)
 			if s.kind != "" {
-				d, err := measureSender(ctx, procs, self, s.kind, s.name, sk, rdb, o, env())
+				d, err := measureSender(ctx, procs, self, s.kind, s.name, sk, rdb, o)
 				if err != nil {
 					return err
 				}
@@ -123,7 +117,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				continue
 			}
 			qcfg := newQueue("r" + strconv.Itoa(round+1))
-			w, err := measureWorker(ctx, procs, worker, sk, rdb, qcfg, msgs, o, env)
+			w, err := measureWorker(ctx, procs, worker, sk, rdb, qcfg, msgs, o)
 			if err != nil {
 				return err
 			}
@@ -142,7 +136,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	if api != "" {
 		progress("POST %s, %d registrations from %d clients", registerPath, o.register, o.clients)
-		reg, err := measureRegister(ctx, procs, api, rdb, newQueue("register"), o, env)
+		reg, err := measureRegister(ctx, procs, api, rdb, newQueue("register"), o)
 		if err != nil {
 			return err
 		}

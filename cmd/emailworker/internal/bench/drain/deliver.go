@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oeshq/oes/pkg/benchkit"
 	oesmail "github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/queue"
 )
@@ -34,9 +36,9 @@ func (d delivery) steadyRate() float64 {
 
 // measureSender runs one reference sender (senderCeiling or senderLibrary) as its own process
 // and measures its delivery of n messages to the sink.
-func measureSender(ctx context.Context, procs *processes, self, kind, name string, sk *sink, rdb *redis.Client, o options, env []string) (delivery, error) {
+func measureSender(ctx context.Context, procs *benchkit.Group, self, kind, name string, sk *sink, rdb *redis.Client, o options) (delivery, error) {
 	args := []string{"-send", kind, "-sink", sk.addr(), "-n", strconv.Itoa(o.n), "-conns", strconv.Itoa(o.conns)}
-	p, err := procs.start(name, self, args, env, true)
+	p, err := startSender(procs, name, self, args, benchkit.ChildEnv())
 	if err != nil {
 		return delivery{}, err
 	}
@@ -45,15 +47,15 @@ func measureSender(ctx context.Context, procs *processes, self, kind, name strin
 		return delivery{}, err
 	}
 	base := sk.delivered()
-	before := readCounters(ctx, rdb, p.pid())
+	before := readCounters(ctx, rdb, p.proc.Pid())
 	start := time.Now()
 	if err := p.say(lineGo); err != nil {
 		return delivery{}, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := sk.waitFor(ctx, base+o.n, deliverWithin, p.check); err != nil {
+	if err := sk.waitFor(ctx, base+o.n, deliverWithin, p.proc.Check); err != nil {
 		return delivery{}, fmt.Errorf("%s: %w", name, err)
 	}
-	after := readCounters(ctx, rdb, p.pid())
+	after := readCounters(ctx, rdb, p.proc.Pid())
 	if err := p.expectLine(ctx, lineSent, stopWithin); err != nil {
 		return delivery{}, err
 	}
@@ -79,8 +81,8 @@ type workerRound struct {
 
 // measureWorker queues msgs on the queue qcfg names, then starts one worker on it and
 // measures how fast it delivers them to the sink. It checks that every job completed.
-func measureWorker(ctx context.Context, procs *processes, bin string, sk *sink, rdb *redis.Client, qcfg queue.Config,
-	msgs []oesmail.Message, o options, env func(...string) []string) (workerRound, error) {
+func measureWorker(ctx context.Context, procs *benchkit.Group, bin string, sk *sink, rdb *redis.Client, qcfg queue.Config,
+	msgs []oesmail.Message, o options) (workerRound, error) {
 	var r workerRound
 	client, err := queue.New(qcfg)
 	if err != nil {
@@ -97,13 +99,14 @@ func measureWorker(ctx context.Context, procs *processes, bin string, sk *sink, 
 		return r, fmt.Errorf("after the enqueue: %w", err)
 	}
 
-	healthAddr, err := freeAddr()
+	healthAddr, err := benchkit.FreeAddr()
 	if err != nil {
 		return r, err
 	}
 	base := sk.delivered()
 	before := readCounters(ctx, rdb, 0)
-	p, err := procs.start("emailworker", bin, nil, env(
+	cmd := exec.Command(bin)
+	cmd.Env = benchkit.ChildEnv(
 		"QUEUE_PREFIX="+qcfg.QueuePrefix,
 		"EMAIL_CONCURRENCY="+strconv.Itoa(o.conns),
 		"SMTP_HOST=127.0.0.1",
@@ -111,24 +114,25 @@ func measureWorker(ctx context.Context, procs *processes, bin string, sk *sink, 
 		"SMTP_TLS=none",
 		"SMTP_FROM="+smtpFrom,
 		"HEALTH_ADDR="+healthAddr,
-	), false)
+	)
+	p, err := procs.Start("emailworker", cmd)
 	if err != nil {
 		return r, err
 	}
-	defer p.stop()
-	readyAt, err := p.waitReady(ctx, healthAddr)
+	defer p.Stop()
+	readyAt, err := p.WaitReady(ctx, healthAddr, readyWithin, readyPoll)
 	if err != nil {
 		return r, err
 	}
 	// The worker's start-up (runtime, configuration, connecting to Redis) is not measured.
-	startCPU, err := cpuTime(p.pid())
+	startCPU, err := benchkit.CPUTime(p.Pid())
 	if err != nil {
 		startCPU = -1
 	}
-	if err := sk.waitFor(ctx, base+len(msgs), deliverWithin, p.check); err != nil {
+	if err := sk.waitFor(ctx, base+len(msgs), deliverWithin, p.Check); err != nil {
 		return r, fmt.Errorf("emailworker: %w", err)
 	}
-	after := readCounters(ctx, rdb, p.pid())
+	after := readCounters(ctx, rdb, p.Pid())
 	first, last := sk.span(base, base+len(msgs))
 	start := readyAt
 	if first.Before(start) {
@@ -146,9 +150,8 @@ func measureWorker(ctx context.Context, procs *processes, bin string, sk *sink, 
 	if got := sk.delivered() - base; got != len(msgs) {
 		return r, fmt.Errorf("emailworker: the sink accepted %d messages for %d jobs", got, len(msgs))
 	}
-	p.stop()
-	if p.waitErr != nil {
-		return r, p.diedError()
+	if err := p.Stop(); err != nil {
+		return r, err
 	}
 	return r, nil
 }

@@ -17,43 +17,19 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/oeshq/oes/pkg/benchkit"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The first signal starts an orderly stop; a second one kills drain at once, and the
-	// processes it started with it (see childAttr).
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	interrupted := ctx.Err() != nil
-	stop()
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case interrupted:
-		fmt.Fprintln(os.Stderr, "drain: interrupted; the processes it started are stopped")
-		os.Exit(130)
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, "drain:", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "drain:", err)
-		os.Exit(1)
-	}
+	benchkit.Main("drain", "processes", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	})
 }
-
-var errUsage = errors.New("usage")
 
 // options are the command-line flags.
 type options struct {
@@ -74,9 +50,6 @@ type options struct {
 	sinkAddr string
 }
 
-// hiddenFlags are for drain's own use and stay out of -help.
-var hiddenFlags = map[string]bool{"send": true, "sink": true}
-
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -90,8 +63,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
-	fs := flag.NewFlagSet("drain", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// -send and -sink are for drain's own use and stay out of -help.
+	fs := benchkit.NewFlagSet("drain", stderr, "Usage: drain -worker PATH [flags]\n"+
+		"Measures the email queue's enqueue rate and one worker's drain rate against a plain SMTP sender.", "send", "sink")
 	fs.StringVar(&o.worker, "worker", "", "path of the emailworker binary (required)")
 	fs.StringVar(&o.api, "api", "", "path of the api binary; when set, also measure POST /api/v1/auth/register")
 	fs.IntVar(&o.n, "n", 2000, "messages each sender delivers, and jobs queued through the library")
@@ -103,53 +77,35 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.markdown, "markdown", "", "also write the results as markdown to this file")
 	fs.StringVar(&o.send, "send", "", "")
 	fs.StringVar(&o.sinkAddr, "sink", "", "")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: drain -worker PATH [flags]")
-		fmt.Fprintln(stderr, "Measures the email queue's enqueue rate and one worker's drain rate against a plain SMTP sender.")
-		fs.VisitAll(func(f *flag.Flag) {
-			if hiddenFlags[f.Name] {
-				return
-			}
-			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(stderr, "  -%s %s\n    \t%s", f.Name, name, usage)
-			if f.DefValue != "" && f.DefValue != "0" {
-				fmt.Fprintf(stderr, " (default %s)", f.DefValue)
-			}
-			fmt.Fprintln(stderr)
-		})
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := benchkit.ParseFlags(fs, args); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("%w: unexpected arguments %s", errUsage, strings.Join(fs.Args(), " "))
 	}
 	switch {
 	case o.n < 1 || o.n > 100000:
-		return o, fmt.Errorf("%w: -n must be from 1 to 100000", errUsage)
+		return o, fmt.Errorf("%w: -n must be from 1 to 100000", benchkit.ErrUsage)
 	case o.conns < 1 || o.conns > 100:
-		return o, fmt.Errorf("%w: -conns must be from 1 to 100", errUsage)
+		return o, fmt.Errorf("%w: -conns must be from 1 to 100", benchkit.ErrUsage)
 	}
 	if o.send != "" {
 		if o.send != senderCeiling && o.send != senderLibrary {
-			return o, fmt.Errorf("%w: -send must be %s or %s", errUsage, senderCeiling, senderLibrary)
+			return o, fmt.Errorf("%w: -send must be %s or %s", benchkit.ErrUsage, senderCeiling, senderLibrary)
 		}
 		if o.sinkAddr == "" {
-			return o, fmt.Errorf("%w: -send needs -sink", errUsage)
+			return o, fmt.Errorf("%w: -send needs -sink", benchkit.ErrUsage)
 		}
 		return o, nil
 	}
 	switch {
 	case o.worker == "":
-		return o, fmt.Errorf("%w: -worker is required (the emailworker binary, e.g. .local/bin/emailworker)", errUsage)
+		return o, fmt.Errorf("%w: -worker is required (the emailworker binary, e.g. .local/bin/emailworker)", benchkit.ErrUsage)
 	case o.rounds < 1 || o.rounds > 20:
-		return o, fmt.Errorf("%w: -rounds must be from 1 to 20", errUsage)
+		return o, fmt.Errorf("%w: -rounds must be from 1 to 20", benchkit.ErrUsage)
 	case o.enqueuers < 1 || o.enqueuers > 256:
-		return o, fmt.Errorf("%w: -enqueuers must be from 1 to 256", errUsage)
+		return o, fmt.Errorf("%w: -enqueuers must be from 1 to 256", benchkit.ErrUsage)
 	case o.register < 1 || o.register > 10000:
-		return o, fmt.Errorf("%w: -register must be from 1 to 10000", errUsage)
+		return o, fmt.Errorf("%w: -register must be from 1 to 10000", benchkit.ErrUsage)
 	case o.clients < 1 || o.clients > 256:
-		return o, fmt.Errorf("%w: -clients must be from 1 to 256", errUsage)
+		return o, fmt.Errorf("%w: -clients must be from 1 to 256", benchkit.ErrUsage)
 	}
 	return o, nil
 }

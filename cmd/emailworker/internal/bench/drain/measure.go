@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/oeshq/oes/pkg/benchkit"
 )
 
 // usage is the CPU spent during a measured phase, in CPU time: by the process under test (the
@@ -37,10 +39,10 @@ func readCounters(ctx context.Context, rdb *redis.Client, pid int) counters {
 	c := counters{rstats: readRedisStats(ctx, rdb)}
 	var errProc, errSelf, errBusy error
 	if pid != 0 {
-		c.proc, errProc = cpuTime(pid)
+		c.proc, errProc = benchkit.CPUTime(pid)
 	}
-	c.self, errSelf = cpuTime(os.Getpid())
-	c.busy, errBusy = busyTime()
+	c.self, errSelf = benchkit.CPUTime(os.Getpid())
+	c.busy, errBusy = benchkit.BusyTime()
 	c.at = time.Now()
 	c.err = errors.Join(errProc, errSelf, errBusy)
 	return c

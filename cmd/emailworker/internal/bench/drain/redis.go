@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oeshq/oes/pkg/benchkit"
 	"github.com/oeshq/oes/pkg/queue"
 )
 
@@ -24,10 +25,10 @@ import (
 func removeQueue(ctx context.Context, rdb *redis.Client, cfg queue.Config) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	prefix := globEscape(cfg.QueuePrefix)
+	prefix := benchkit.GlobEscape(cfg.QueuePrefix)
 	var errs []error
 	for _, pattern := range []string{"asynq:{" + prefix + ":*}:*", prefix + ":delivered:*"} {
-		errs = append(errs, unlinkMatching(ctx, rdb, pattern))
+		errs = append(errs, benchkit.UnlinkMatching(ctx, rdb, pattern))
 	}
 	// asynq.Inspector's DeleteQueue would refuse a lane that still holds jobs; the keys are
 	// gone already, so only the name is left to remove.
@@ -38,32 +39,6 @@ func removeQueue(ctx context.Context, rdb *redis.Client, cfg queue.Config) error
 	}
 	errs = append(errs, rdb.SRem(ctx, "asynq:queues", members...).Err())
 	return errors.Join(errs...)
-}
-
-func unlinkMatching(ctx context.Context, rdb *redis.Client, pattern string) error {
-	iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-	var batch []string
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := rdb.Unlink(ctx, batch...).Err()
-		batch = batch[:0]
-		return err
-	}
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 1000 {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return errors.Join(iter.Err(), flush())
-}
-
-// globEscape quotes the characters SCAN's MATCH treats as wildcards.
-func globEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`).Replace(s)
 }
 
 // redisStats is what Redis says of its own work: the CPU time of the server process and, by

@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oeshq/oes/pkg/benchkit"
 	"github.com/oeshq/oes/pkg/queue"
 )
 
@@ -31,20 +33,20 @@ const registerPath = "/api/v1/auth/register"
 //
 // The accounts go to a database of their own, DATABASE_URL's with "_bench" appended, which
 // `api migrate` creates on the first run and which is kept: the demo database stays as it is.
-func measureRegister(ctx context.Context, procs *processes, bin string, rdb *redis.Client, qcfg queue.Config,
-	o options, env func(...string) []string) (enqueueRun, error) {
+func measureRegister(ctx context.Context, procs *benchkit.Group, bin string, rdb *redis.Client, qcfg queue.Config, o options) (enqueueRun, error) {
 	dbURL, err := benchDatabaseURL(os.Getenv("DATABASE_URL"))
 	if err != nil {
 		return enqueueRun{}, err
 	}
-	if err := runTool(ctx, bin, env("DATABASE_URL="+dbURL), "migrate"); err != nil {
+	if err := benchkit.Run(ctx, toolWithin, bin, benchkit.ChildEnv("DATABASE_URL="+dbURL), "migrate"); err != nil {
 		return enqueueRun{}, err
 	}
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return enqueueRun{}, err
 	}
-	p, err := procs.start("api", bin, []string{"serve"}, env(
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = benchkit.ChildEnv(
 		"DATABASE_URL="+dbURL,
 		"HTTP_ADDR="+addr,
 		"QUEUE_PREFIX="+qcfg.QueuePrefix,
@@ -52,12 +54,13 @@ func measureRegister(ctx context.Context, procs *processes, bin string, rdb *red
 		"JWT_SECRET="+randomHex(32),
 		// Registration reads nothing cached; without the cache the api leaves no keys behind.
 		"CACHE_ENABLED=false",
-	), false)
+	)
+	p, err := procs.Start("api", cmd)
 	if err != nil {
 		return enqueueRun{}, err
 	}
-	defer p.stop()
-	if _, err := p.waitReady(ctx, addr); err != nil {
+	defer p.Stop()
+	if _, err := p.WaitReady(ctx, addr, readyWithin, readyPoll); err != nil {
 		return enqueueRun{}, err
 	}
 
@@ -68,10 +71,10 @@ func measureRegister(ctx context.Context, procs *processes, bin string, rdb *red
 	run := randomHex(4)
 	ctx, cancel := context.WithTimeout(ctx, registerWithin)
 	defer cancel()
-	r := closedLoop(ctx, rdb, p.pid(), o.register, o.clients, func(ctx context.Context, i int) string {
+	r := closedLoop(ctx, rdb, p.Pid(), o.register, o.clients, func(ctx context.Context, i int) string {
 		return register(ctx, client, addr, fmt.Sprintf("bench-%s-%05d@oes.test", run, i+1), fmt.Sprintf("Bench Student %d", i+1))
 	})
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		return r, err
 	}
 	if r.jobs+r.failed < o.register {

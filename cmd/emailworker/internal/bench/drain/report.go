@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/oeshq/oes/pkg/benchkit"
 )
 
 // The project's targets for the worker's drain rate, as a share of the ceiling's.
@@ -70,65 +71,18 @@ func (r report) ratio() float64 {
 	return medianDelivery(r.worker).rate() / medianDelivery(r.ceiling).rate()
 }
 
-// table is a result table, printed aligned as text or as a markdown table. align has one
-// letter per column: l for labels, r for figures.
-type table struct {
-	align  string
-	header []string
-	rows   [][]string
-}
-
-func (t table) text(w io.Writer) {
-	widths := make([]int, len(t.header))
-	for _, row := range append([][]string{t.header}, t.rows...) {
-		for i, c := range row {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	for _, row := range append([][]string{t.header}, t.rows...) {
-		var b strings.Builder
-		for i, c := range row {
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			if i > 0 {
-				b.WriteString("  ")
-			}
-			if t.align[i] == 'l' {
-				b.WriteString(c + pad)
-			} else {
-				b.WriteString(pad + c)
-			}
-		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
-	}
-}
-
-func (t table) markdown(w io.Writer) {
-	fmt.Fprintln(w, "| "+strings.Join(t.header, " | ")+" |")
-	for _, a := range t.align {
-		if a == 'l' {
-			fmt.Fprint(w, "|---")
-		} else {
-			fmt.Fprint(w, "|--:")
-		}
-	}
-	fmt.Fprintln(w, "|")
-	for _, row := range t.rows {
-		fmt.Fprintln(w, "| "+strings.Join(row, " | ")+" |")
-	}
-}
-
 func deliveryRow(name string, d delivery) []string {
 	u := d.use
-	return []string{name, strconv.Itoa(d.messages), millis(d.elapsed), fmt.Sprintf("%.0f", d.rate()),
+	return []string{name, strconv.Itoa(d.messages), benchkit.Millis(d.elapsed), fmt.Sprintf("%.0f", d.rate()),
 		fmt.Sprintf("%.0f", d.steadyRate()), cpuShare(perItem(u.proc, d.messages)), cpuShare(perItem(u.self, d.messages)),
-		cpuShare(perItem(u.redis, d.messages)), cores(u.cores(u.other))}
+		cpuShare(perItem(u.redis, d.messages)), benchkit.Cores(u.cores(u.other))}
 }
 
 // deliveries is the main table: one row per sender.
-func (r report) deliveries() table {
-	t := table{align: "lrrrrrrrr", header: []string{"sender", "messages", "time", "emails/s", "steady emails/s",
+func (r report) deliveries() benchkit.Table {
+	t := benchkit.Table{Align: "lrrrrrrrr", Header: []string{"sender", "messages", "time", "emails/s", "steady emails/s",
 		"sender CPU/msg", "sink CPU/msg", "Redis CPU/msg", "other CPU"}}
-	t.rows = append(t.rows,
+	t.Rows = append(t.Rows,
 		deliveryRow(nameCeiling, medianDelivery(r.ceiling)),
 		deliveryRow(nameLibrary, medianDelivery(r.library)),
 		deliveryRow(nameWorker+" (queue + smtpsend)", medianDelivery(r.worker)))
@@ -136,11 +90,11 @@ func (r report) deliveries() table {
 }
 
 // perRound shows every round, so that the spread behind the medians can be judged.
-func (r report) perRound() table {
-	t := table{align: "rrrrrr", header: []string{"round", "ceiling emails/s", "smtpsend emails/s", "worker emails/s",
+func (r report) perRound() benchkit.Table {
+	t := benchkit.Table{Title: "Each round:", Align: "rrrrrr", Header: []string{"round", "ceiling emails/s", "smtpsend emails/s", "worker emails/s",
 		"worker / ceiling", "library enqueue jobs/s"}}
 	for i := range r.opts.rounds {
-		t.rows = append(t.rows, []string{strconv.Itoa(i + 1), fmt.Sprintf("%.0f", r.ceiling[i].rate()),
+		t.Rows = append(t.Rows, []string{strconv.Itoa(i + 1), fmt.Sprintf("%.0f", r.ceiling[i].rate()),
 			fmt.Sprintf("%.0f", r.library[i].rate()), fmt.Sprintf("%.0f", r.worker[i].rate()),
 			fmt.Sprintf("%.2f", r.worker[i].rate()/r.ceiling[i].rate()), fmt.Sprintf("%.0f", r.enqueue[i].rate())})
 	}
@@ -148,25 +102,25 @@ func (r report) perRound() table {
 }
 
 func enqueueRow(name string, e enqueueRun, cpu time.Duration) []string {
-	return []string{name, strconv.Itoa(e.jobs), fmt.Sprintf("%.0f", e.rate()), millis(e.p50), millis(e.p99),
+	return []string{name, strconv.Itoa(e.jobs), fmt.Sprintf("%.0f", e.rate()), benchkit.Millis(e.p50), benchkit.Millis(e.p99),
 		cpuShare(perItem(cpu, e.jobs)), cpuShare(perItem(e.use.redis, e.jobs))}
 }
 
-func (r report) enqueues() table {
-	t := table{align: "lrrrrrr", header: []string{"enqueue path", "jobs", "jobs/s", "p50", "p99", "enqueuer CPU/job", "Redis CPU/job"}}
+func (r report) enqueues() benchkit.Table {
+	t := benchkit.Table{Align: "lrrrrrr", Header: []string{"enqueue path", "jobs", "jobs/s", "p50", "p99", "enqueuer CPU/job", "Redis CPU/job"}}
 	lib := medianEnqueue(r.enqueue)
-	t.rows = append(t.rows,
+	t.Rows = append(t.Rows,
 		enqueueRow(fmt.Sprintf("library, %d goroutines", r.opts.enqueuers), lib, lib.use.self),
 		enqueueRow(fmt.Sprintf("library with Options.ID, %d goroutines", r.opts.enqueuers), r.enqueueIDs, r.enqueueIDs.use.self))
 	if r.register != nil {
-		t.rows = append(t.rows, enqueueRow(fmt.Sprintf("POST %s, %d clients", registerPath, r.opts.clients), *r.register, r.register.use.proc))
+		t.Rows = append(t.Rows, enqueueRow(fmt.Sprintf("POST %s, %d clients", registerPath, r.opts.clients), *r.register, r.register.use.proc))
 	}
 	return t
 }
 
 // summary is the headline: the two delivery rates, their ratio against the targets, and the
 // enqueue rates.
-func (r report) summary() table {
+func (r report) summary() benchkit.Table {
 	verdict := func(ratio, target float64) string {
 		if ratio >= target {
 			return "met"
@@ -178,7 +132,7 @@ func (r report) summary() table {
 	if r.register != nil {
 		register = []string{"register jobs/s", fmt.Sprintf("%.0f", r.register.rate()), ""}
 	}
-	return table{align: "lrl", header: []string{"figure", "value", "result"}, rows: [][]string{
+	return benchkit.Table{Align: "lrl", Header: []string{"figure", "value", "result"}, Rows: [][]string{
 		{"ceiling emails/s", fmt.Sprintf("%.0f", medianDelivery(r.ceiling).rate()), ""},
 		{"worker drain emails/s", fmt.Sprintf("%.0f", medianDelivery(r.worker).rate()), ""},
 		{"worker / ceiling", fmt.Sprintf("%.2f", ratio), fmt.Sprintf("target >= %.2f %s, aim >= %.2f %s",
@@ -215,21 +169,17 @@ func (r report) redisLines() []string {
 	}
 }
 
-func (r report) printText(w io.Writer) {
-	fmt.Fprintln(w)
-	for _, l := range r.describe() {
-		fmt.Fprintln(w, l)
-	}
-	fmt.Fprintln(w)
-	r.deliveries().text(w)
+// body is the report but for the Redis commands per job.
+func (r report) body() benchkit.Report {
+	tables := []benchkit.Table{r.deliveries()}
 	if r.opts.rounds > 1 {
-		fmt.Fprintln(w)
-		r.perRound().text(w)
+		tables = append(tables, r.perRound())
 	}
-	fmt.Fprintln(w)
-	r.enqueues().text(w)
-	fmt.Fprintln(w)
-	r.summary().text(w)
+	return benchkit.Report{Lines: r.describe(), Tables: append(tables, r.enqueues(), r.summary())}
+}
+
+func (r report) printText(w io.Writer) {
+	r.body().Text(w)
 	fmt.Fprintln(w)
 	for _, l := range r.redisLines() {
 		fmt.Fprintln(w, l)
@@ -238,22 +188,9 @@ func (r report) printText(w io.Writer) {
 
 func (r report) markdown() []byte {
 	var b bytes.Buffer
-	b.WriteString(strings.Join(r.describe(), "\n") + "\n\n")
-	r.deliveries().markdown(&b)
-	if r.opts.rounds > 1 {
-		b.WriteString("\nEach round:\n\n")
-		r.perRound().markdown(&b)
-	}
-	b.WriteString("\n")
-	r.enqueues().markdown(&b)
-	b.WriteString("\n")
-	r.summary().markdown(&b)
+	r.body().Markdown(&b)
 	b.WriteString("\n```\n" + strings.Join(r.redisLines(), "\n") + "\n```\n")
 	return b.Bytes()
-}
-
-func millis(d time.Duration) string {
-	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 }
 
 // cpuShare formats a CPU time per message or job: in µs, or in ms from 10 ms up (a
@@ -266,11 +203,4 @@ func cpuShare(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
-}
-
-func cores(c float64) string {
-	if c < 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.2f", c)
 }

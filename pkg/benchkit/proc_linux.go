@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"bytes"
@@ -6,22 +6,15 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 )
 
-// childAttr puts a server in its own process group and has the kernel kill it if loadgen
-// dies without stopping it (a second Ctrl-C, SIGKILL), so no server outlives a run.
-func childAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-}
-
-// clockTick is the unit of the CPU times in /proc/<pid>/stat (USER_HZ), 100 Hz on every
-// Linux architecture Go supports.
+// clockTick is the unit of the CPU times in /proc (USER_HZ), 100 Hz on every Linux
+// architecture Go supports.
 const clockTick = 10 * time.Millisecond
 
-// cpuTime returns the user plus system CPU time the process has used so far.
-func cpuTime(pid int) (time.Duration, error) {
+// CPUTime returns the user plus system CPU time the process pid has used so far.
+func CPUTime(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -44,9 +37,9 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * clockTick, nil
 }
 
-// memory returns the resident set size of the process now (VmRSS) and its peak (VmHWM), in
-// bytes.
-func memory(pid int) (rss, peak int64, err error) {
+// Memory returns the resident set size of the process pid now (VmRSS) and its peak (VmHWM),
+// in bytes.
+func Memory(pid int) (rss, peak int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
@@ -79,9 +72,9 @@ func memory(pid int) (rss, peak int64, err error) {
 	return rss, peak, nil
 }
 
-// busyTime returns the CPU time the whole machine has spent outside idle and I/O wait, summed
+// BusyTime returns the CPU time the whole machine has spent outside idle and I/O wait, summed
 // over its CPUs.
-func busyTime() (time.Duration, error) {
+func BusyTime() (time.Duration, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return 0, err
