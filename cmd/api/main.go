@@ -31,6 +31,8 @@ type Config struct {
 	config.Log
 	config.Queue
 	config.Auth
+	config.CacheEncryption
+	config.RateLimit
 }
 
 // Validate checks what the pieces do not: the queue library's rules for the names of its lanes.

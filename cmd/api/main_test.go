@@ -127,6 +127,7 @@ func startServe(t *testing.T) (logs *syncBuffer, stop func()) {
 	t.Setenv("CACHE_NAMESPACE", redistest.Namespace(t))
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("JWT_SECRET", testSecret)
+	t.Setenv("CACHE_ENCRYPTION_KEY", testCacheKey)
 	t.Setenv("QUEUE_PREFIX", queuetest.Config(t).QueuePrefix)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -11,10 +11,12 @@ import (
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
 	"github.com/oeshq/oes/pkg/account"
+	"github.com/oeshq/oes/pkg/attempt"
 	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/exam"
+	"github.com/oeshq/oes/pkg/profile"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/store"
 )
@@ -35,6 +37,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("JWT_SECRET/JWT_TTL: %w", err)
 	}
+	sealer, err := openSealer(cfg, log)
+	if err != nil {
+		return err
+	}
 	log.Info("api starting", "http_addr", cfg.HTTPAddr, "cache_enabled", cfg.CacheEnabled)
 
 	var c *cache.Cache
@@ -53,6 +59,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		cancel()
 	}
+
+	limits, closeLimits, err := openLimits(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeLimits()
 
 	// The queue client dials lazily: with its Redis down the api still serves, registration
 	// answers queued false and the monitoring endpoints 503 until it returns.
@@ -92,14 +104,22 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	profiles, err := profile.NewService(st, c, sealer, log)
+	if err != nil {
+		return err
+	}
 	handler := httpapi.NewRouter(httpapi.Deps{
-		Log:      log,
-		Exams:    exam.NewService(st, c, log),
-		Accounts: accounts,
-		Tokens:   tokens,
-		Queue:    q,
-		Cache:    c,
-		DB:       st,
+		Log:            log,
+		Exams:          exam.NewService(st, c, log),
+		Accounts:       accounts,
+		Attempts:       attempt.NewService(st, c, q, log),
+		Tokens:         tokens,
+		Queue:          q,
+		Cache:          c,
+		DB:             st,
+		Profiles:       profiles,
+		Limits:         limits,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,

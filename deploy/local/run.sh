@@ -21,6 +21,9 @@ if [[ -z ${JWT_SECRET:-} ]]; then
 	JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 	export JWT_SECRET
 fi
+# A cache encryption key made by the api at start-up, for this run only; deployments set a key
+# shared by their replicas, and the api refuses to start without one.
+export CACHE_ENCRYPTION_KEY=${CACHE_ENCRYPTION_KEY:-generate}
 
 "$bin/api" migrate
 "$bin/api" seed

@@ -64,6 +64,10 @@ func checkName(name string) string {
 	return ""
 }
 
+// CheckName reports what is wrong with a display name, or "": the rule registration applies,
+// for other services that set a name.
+func CheckName(name string) string { return checkName(name) }
+
 // checkPassword reports what is wrong with a new password, or "".
 func checkPassword(pw string) string {
 	switch {

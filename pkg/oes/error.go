@@ -24,6 +24,9 @@ const (
 // not verified yet; it is a kind of forbidden that a client can act on (resend the email).
 const EEMAILNOTVERIFIED = "email_not_verified"
 
+// ERATELIMITED refuses a request over an abuse limit; the caller may try again later.
+const ERATELIMITED = "rate_limited"
+
 // Error is a failure the application understands. Its Message is safe to show to a caller;
 // internals (driver messages, SQL) stay in the wrapped error and in logs.
 type Error struct {

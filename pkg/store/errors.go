@@ -49,6 +49,11 @@ var violations = map[string]violation{
 	"questions_exam_id_fkey":           {oes.ENOTFOUND, "", "the exam does not exist"},
 	"options_question_id_position_key": {oes.ECONFLICT, "options", "two options of the question have the same position"},
 	"attempts_open_key":                {oes.ECONFLICT, "", "an attempt at this exam is already in progress"},
+	"attempts_exam_id_fkey":            {oes.ENOTFOUND, "", "the exam does not exist"},
+	"attempts_user_id_fkey":            {oes.ENOTFOUND, "", "the account does not exist"},
+	"attempts_score_check":             {oes.EINVALID, "score", "must be from 0 to the maximum score"},
+	"attempt_answers_question_id_fkey": {oes.EINVALID, "answers", "names a question that does not exist"},
+	"attempt_answers_option_id_fkey":   {oes.EINVALID, "answers", "names an option that is not one of its question's"},
 	"user_tokens_user_id_fkey":         {oes.ENOTFOUND, "", "the account does not exist"},
 	"user_tokens_pending_key":          {oes.ECONFLICT, "", "another token was issued for this account at the same time, try again"},
 }

@@ -19,7 +19,12 @@ const defaultPoints = 1
 // in order and the answer key; callers redact it for students. It reads everything in one
 // query. ENOTFOUND when the exam does not exist; an empty slice when it has no questions.
 func (s *Store) ListExamQuestions(ctx context.Context, examID int64) ([]oes.Question, error) {
-	rows, err := s.q.ListExamQuestions(ctx, s.pool, examID)
+	return s.listExamQuestions(ctx, s.pool, examID)
+}
+
+// listExamQuestions is ListExamQuestions on db, a pool or a transaction.
+func (s *Store) listExamQuestions(ctx context.Context, db dbsqlc.DBTX, examID int64) ([]oes.Question, error) {
+	rows, err := s.q.ListExamQuestions(ctx, db, examID)
 	if err != nil {
 		return nil, translate(err, examSubject(examID))
 	}

@@ -36,6 +36,8 @@ func statusOf(code string) int {
 		return http.StatusConflict
 	case oes.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case oes.ERATELIMITED:
+		return http.StatusTooManyRequests
 	case oes.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	default:

@@ -11,10 +11,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oeshq/oes/pkg/account"
+	"github.com/oeshq/oes/pkg/attempt"
 	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/exam"
 	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/profile"
 )
 
 // Pinger reports whether a dependency answers.
@@ -28,10 +30,17 @@ type Deps struct {
 	Log      *slog.Logger
 	Exams    *exam.Service
 	Accounts *account.Service
+	Attempts *attempt.Service
 	Tokens   *auth.Tokens // checks the access tokens callers present
 	Queue    EmailQueue   // the email queue, for the monitoring endpoints
 	Cache    *cache.Cache
 	DB       Pinger
+	Profiles *profile.Service
+	// Limits are the abuse limits; the zero value turns them off.
+	Limits RateLimits
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies whose
+	// X-Forwarded-For names the client; none by default, so clients cannot choose their IP.
+	TrustedProxies []string
 }
 
 // NewRouter returns the api's handler with every route registered.
@@ -40,6 +49,10 @@ func NewRouter(d Deps) http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		d.Log.Error("trusted proxies refused; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(requestContext(d.Log), recoverPanics(), limitBody(), identify(d.Tokens))
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, oes.Errorf(oes.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
@@ -54,19 +67,31 @@ func NewRouter(d Deps) http.Handler {
 	r.GET("/readyz", h.ready)
 
 	ex := exams{svc: d.Exams}
-	v1 := r.Group("/api/v1")
+	lim := limits{d.Limits}
+	v1 := r.Group("/api/v1", lim.general())
 	v1.GET("/exams", ex.list)
 	v1.GET("/exams/:id", ex.get)
 	v1.GET("/exams/:id/questions", ex.questions)
 	v1.GET("/questions/:id", ex.question)
 
 	acc := accounts{svc: d.Accounts}
-	r.POST(RegisterPath, acc.register)
-	r.GET(VerifyPath, acc.verify)
-	r.POST(ResendPath, acc.resend)
-	r.POST(LoginPath, acc.login)
-	r.POST(ResetPath, acc.requestReset)
-	r.POST(ResetConfirmPath, acc.confirmReset)
+	r.POST(RegisterPath, lim.general(), lim.auth("register", false), acc.register)
+	r.GET(VerifyPath, lim.general(), acc.verify)
+	r.POST(ResendPath, lim.general(), lim.auth("resend", true), acc.resend)
+	r.POST(LoginPath, lim.general(), lim.auth("login", true), acc.login)
+	r.POST(ResetPath, lim.general(), lim.auth("reset", true), acc.requestReset)
+	r.POST(ResetConfirmPath, lim.general(), lim.auth("reset_confirm", false), acc.confirmReset)
+
+	pr := profiles{svc: d.Profiles}
+	v1.GET("/users/me", pr.me)
+	v1.PATCH("/users/me", pr.update)
+
+	at := attempts{svc: d.Attempts}
+	v1.POST("/exams/:id/attempts", at.start)
+	v1.PUT("/attempts/:id/answers", at.saveAnswers)
+	v1.POST("/attempts/:id/submit", at.submit)
+	v1.GET("/attempts/:id/result", at.result)
+	v1.GET("/users/me/exams", at.mine)
 
 	admin := v1.Group("", requireAdmin())
 	admin.POST("/exams", ex.create)
@@ -75,6 +100,7 @@ func NewRouter(d Deps) http.Handler {
 	admin.POST("/exams/:id/questions", ex.createQuestion)
 	admin.PATCH("/questions/:id", ex.updateQuestion)
 	admin.DELETE("/questions/:id", ex.deleteQuestion)
+	admin.GET("/admin/exams/:id/results", at.examResults)
 
 	ad := adminAPI{cache: d.Cache}
 	admin.DELETE("/admin/cache", ad.clearCache)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
 	"github.com/oeshq/oes/pkg/account"
+	"github.com/oeshq/oes/pkg/attempt"
 	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/exam"
@@ -62,6 +63,11 @@ type bundle struct {
 
 	admin, student       oes.User
 	adminJWT, studentJWT string
+
+	// limits and proxies are the rate limits of the apis newAPI builds: none unless a test
+	// sets them, since tests send many requests from one address.
+	limits  httpapi.RateLimits
+	proxies []string
 }
 
 // testAPI is a router under test with the access token that call.admin sends.
@@ -118,10 +124,15 @@ func (b bundle) newAPI(t *testing.T, pool *pgxpool.Pool, c *cache.Cache, q *queu
 		Log:      discardLog(),
 		Exams:    exam.NewService(st, c, discardLog()),
 		Accounts: accounts,
+		Attempts: attempt.NewService(st, c, q, discardLog()),
 		Tokens:   testTokens,
 		Queue:    q,
 		Cache:    c,
 		DB:       st,
+		Profiles: newProfiles(t, st, c),
+		Limits:   b.limits,
+		// A test names its proxies to send X-Forwarded-For; by default none is trusted.
+		TrustedProxies: b.proxies,
 	})
 	return testAPI{Handler: h, adminJWT: b.adminJWT}
 }

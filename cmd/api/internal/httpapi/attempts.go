@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/oeshq/oes/pkg/attempt"
+)
+
+type attempts struct {
+	svc *attempt.Service
+}
+
+// caller returns who signed in, or answers 401 and returns false.
+func (h attempts) caller(c *gin.Context) (attempt.Caller, bool) {
+	id, ok := signedIn(c)
+	return attempt.Caller{UserID: id, Admin: isAdmin(c)}, ok
+}
+
+// start answers 201 with a new attempt, or 200 with the one already in progress.
+func (h attempts) start(c *gin.Context) {
+	who, ok := h.caller(c)
+	if !ok {
+		return
+	}
+	examID, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	v, created, err := h.svc.Start(c, examID, who.UserID)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	respond(c, status, v, err)
+}
+
+func (h attempts) saveAnswers(c *gin.Context) {
+	who, ok := h.caller(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var in attempt.AnswersInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	v, err := h.svc.SaveAnswers(c, id, who, in)
+	respond(c, http.StatusOK, v, err)
+}
+
+func (h attempts) submit(c *gin.Context) {
+	who, ok := h.caller(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	b, err := h.svc.Submit(c, id, who)
+	respondBytes(c, b, err)
+}
+
+func (h attempts) result(c *gin.Context) {
+	who, ok := h.caller(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	b, err := h.svc.ResultJSON(c, id, who)
+	respondBytes(c, b, err)
+}
+
+func (h attempts) mine(c *gin.Context) {
+	who, ok := h.caller(c)
+	if !ok {
+		return
+	}
+	b, err := h.svc.UserExamsJSON(c, who.UserID)
+	respondBytes(c, b, err)
+}
+
+// examResults lists an exam's graded attempts for an admin, paged as the job lists are.
+func (h attempts) examResults(c *gin.Context) {
+	examID, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	page, size, err := paging(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	p, err := h.svc.ExamResults(c, examID, page, size)
+	respond(c, http.StatusOK, p, err)
+}

@@ -1,0 +1,195 @@
+package attempt
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/oes"
+)
+
+// Result is a graded attempt with the answer key: the body of a result read.
+type Result struct {
+	AttemptID   int64            `json:"attempt_id"`
+	UserID      int64            `json:"user_id"`
+	ExamID      int64            `json:"exam_id"`
+	ExamTitle   string           `json:"exam_title"`
+	State       string           `json:"state"`
+	StartedAt   time.Time        `json:"started_at"`
+	Deadline    time.Time        `json:"deadline"`
+	SubmittedAt time.Time        `json:"submitted_at"`
+	Score       int32            `json:"score"`
+	MaxScore    int32            `json:"max_score"`
+	Questions   []QuestionResult `json:"questions"`
+}
+
+// QuestionResult is how one question was answered. Options carry is_correct: a result exists
+// only once the attempt is graded, so the key may be shown.
+type QuestionResult struct {
+	QuestionID int64        `json:"question_id"`
+	Position   int32        `json:"position"`
+	Text       string       `json:"text"`
+	Points     int32        `json:"points"`
+	Correct    bool         `json:"correct"`
+	Chosen     []int64      `json:"chosen_option_ids"`
+	Options    []oes.Option `json:"options"`
+}
+
+// ResultJSON returns the JSON body of a graded attempt's result, to its student or an admin.
+// An attempt whose time has run out is graded first. The body is cached per attempt: it cannot
+// change once graded. EFORBIDDEN for other callers; ECONFLICT while the attempt is in
+// progress; ENOTFOUND when it does not exist.
+func (s *Service) ResultJSON(ctx context.Context, id int64, caller Caller) ([]byte, error) {
+	b, err := s.cached(ctx, cache.ExamResult(id), func(ctx context.Context) ([]byte, error) {
+		return s.buildResult(ctx, id)
+	})
+	if oes.ErrorCode(err) == oes.ECONFLICT {
+		// Not to be told to someone who may not know the attempt's state.
+		if _, ownErr := s.owned(ctx, id, caller); ownErr != nil && !caller.Admin {
+			return nil, ownErr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !caller.Admin {
+		var owner struct {
+			UserID int64 `json:"user_id"`
+		}
+		if err := json.Unmarshal(b, &owner); err != nil {
+			return nil, err
+		}
+		if owner.UserID != caller.UserID {
+			return nil, forbidden(id)
+		}
+	}
+	return b, nil
+}
+
+// buildResult is the same for every caller, since its output is shared through the cache:
+// access is checked on the way out.
+func (s *Service) buildResult(ctx context.Context, id int64) ([]byte, error) {
+	a, err := s.store.GetAttempt(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Expired(s.now()) {
+		if a, err = s.finish(ctx, id, false); err != nil {
+			return nil, err
+		}
+	}
+	if !a.Submitted() {
+		return nil, oes.Errorf(oes.ECONFLICT, "attempt %d is in progress until %s; its result is ready once it is submitted",
+			id, a.Deadline.UTC().Format(time.RFC3339))
+	}
+	questions, err := s.store.ListExamQuestions(ctx, a.ExamID)
+	if err != nil {
+		return nil, err
+	}
+	chosen, err := s.store.AttemptAnswers(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r := Result{
+		AttemptID: a.ID, UserID: a.UserID, ExamID: a.ExamID, ExamTitle: a.ExamTitle, State: a.State(s.now()),
+		StartedAt: a.StartedAt, Deadline: a.Deadline, SubmittedAt: *a.SubmittedAt,
+		Score: deref(a.Score), MaxScore: deref(a.MaxScore), Questions: make([]QuestionResult, len(questions)),
+	}
+	for i, q := range questions {
+		c := chosen[q.ID]
+		if c == nil {
+			c = []int64{}
+		}
+		r.Questions[i] = QuestionResult{
+			QuestionID: q.ID, Position: q.Position, Text: q.Text, Points: q.Points,
+			Correct: answeredCorrectly(q, c), Chosen: c, Options: q.Options,
+		}
+	}
+	return json.Marshal(r)
+}
+
+// userExams is the body of a student's attempt list.
+type userExams struct {
+	Attempts []View `json:"attempts"`
+}
+
+// UserExamsJSON returns the JSON body listing a student's attempts, newest first, each with
+// its exam's title, state and score. Attempts whose time has run out are graded first. The
+// body is cached until the next start or grade, or until the earliest deadline among the
+// attempts in progress, when a state in it would turn stale.
+func (s *Service) UserExamsJSON(ctx context.Context, userID int64) ([]byte, error) {
+	key := cache.UserExams(userID)
+	if s.cache != nil {
+		if b, found, err := s.cache.Get(ctx, key); err == nil && found {
+			return b, nil
+		}
+	}
+	attempts, err := s.store.ListUserAttempts(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	body := userExams{Attempts: make([]View, 0, len(attempts))}
+	var ttl time.Duration // 0: the kind's default
+	for _, a := range attempts {
+		if a.Expired(now) {
+			graded, err := s.finish(ctx, a.ID, false)
+			if err != nil {
+				return nil, err
+			}
+			graded.ExamTitle = a.ExamTitle
+			a = graded
+		}
+		if !a.Submitted() {
+			if left := a.Deadline.Sub(now); ttl == 0 || left < ttl {
+				ttl = max(left, time.Second)
+			}
+		}
+		body.Attempts = append(body.Attempts, s.view(a))
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	if s.cache != nil {
+		// A failure is counted and logged by the cache; the body is still good.
+		_ = s.cache.Set(ctx, key, b, ttl)
+	}
+	return b, nil
+}
+
+// ResultPage is one page of an exam's results.
+type ResultPage struct {
+	ExamID  int64            `json:"exam_id"`
+	Page    int              `json:"page"`
+	Size    int              `json:"size"`
+	Results []oes.ExamResult `json:"results"`
+}
+
+// ExamResults returns one page (from 1) of an exam's graded attempts, for an admin, after
+// grading the attempts whose time has run out. ENOTFOUND when the exam does not exist.
+func (s *Service) ExamResults(ctx context.Context, examID int64, page, size int) (ResultPage, error) {
+	expired, err := s.store.ListExpiredExamAttempts(ctx, examID, s.now())
+	if err != nil {
+		return ResultPage{}, err
+	}
+	for _, id := range expired {
+		if _, err := s.finish(ctx, id, false); err != nil {
+			return ResultPage{}, err
+		}
+	}
+	results, err := s.store.ListExamResults(ctx, examID, page, size)
+	if err != nil {
+		return ResultPage{}, err
+	}
+	return ResultPage{ExamID: examID, Page: page, Size: size, Results: results}, nil
+}
+
+// cached reads key through the cache, or calls load directly when caching is disabled.
+func (s *Service) cached(ctx context.Context, key cache.Key, load func(context.Context) ([]byte, error)) ([]byte, error) {
+	if s.cache == nil {
+		return load(ctx)
+	}
+	return s.cache.GetOrSet(ctx, key, 0, load)
+}

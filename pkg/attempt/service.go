@@ -1,0 +1,235 @@
+// Package attempt runs exam attempts: a student starts one, saves answers until the deadline,
+// and submits it to be graded on the server. An attempt whose time has run out is graded as it
+// stands the first time anyone touches it (lazy grading), so no background job is needed.
+//
+// A student may only touch their own attempts; an admin may read any result. Other callers get
+// EFORBIDDEN rather than ENOTFOUND: attempt ids are sequential, so hiding existence would
+// protect nothing, and a clear 403 is easier to act on.
+//
+// Stored scores never change once graded: the answers of an attempt pin the questions and
+// options they name (the schema's RESTRICT references), and score and max_score are columns
+// of the attempt, not recomputed on read.
+package attempt
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/mail/templates"
+	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/store"
+)
+
+// EmailQueue queues an email for the email worker; *queue.Client implements it.
+type EmailQueue interface {
+	Enqueue(ctx context.Context, m mail.Message, opts queue.Options) (string, error)
+}
+
+// ResultEmailPriority is the priority result emails are queued with: they matter to the
+// student but nobody is blocked waiting for them, unlike account emails.
+const ResultEmailPriority = queue.DefaultPriority
+
+// enqueueTimeout bounds queueing a result email. It does not stop when the client hangs up:
+// the attempt is graded by then and its email should leave.
+const enqueueTimeout = 5 * time.Second
+
+// Caller is who asks: a signed-in user, who may be an admin.
+type Caller struct {
+	UserID int64
+	Admin  bool
+}
+
+// Service runs attempts. It is safe for concurrent use.
+type Service struct {
+	store *store.Store
+	cache *cache.Cache // nil when caching is disabled by configuration
+	queue EmailQueue
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// NewService returns a Service. A nil cache serves every read from the store.
+func NewService(st *store.Store, c *cache.Cache, q EmailQueue, log *slog.Logger) *Service {
+	return &Service{store: st, cache: c, queue: q, log: log, now: time.Now}
+}
+
+// View is an attempt as its student sees it. Answers is set by SaveAnswers only.
+type View struct {
+	ID          int64         `json:"id"`
+	ExamID      int64         `json:"exam_id"`
+	ExamTitle   string        `json:"exam_title"`
+	State       string        `json:"state"`
+	StartedAt   time.Time     `json:"started_at"`
+	Deadline    time.Time     `json:"deadline"`
+	SubmittedAt *time.Time    `json:"submitted_at"`
+	Score       *int32        `json:"score"`
+	MaxScore    *int32        `json:"max_score"`
+	Answers     store.Answers `json:"answers,omitempty"`
+}
+
+func (s *Service) view(a oes.Attempt) View {
+	return View{
+		ID: a.ID, ExamID: a.ExamID, ExamTitle: a.ExamTitle, State: a.State(s.now()),
+		StartedAt: a.StartedAt, Deadline: a.Deadline, SubmittedAt: a.SubmittedAt, Score: a.Score, MaxScore: a.MaxScore,
+	}
+}
+
+// Start opens an attempt of userID at a published exam, or returns the one open already;
+// created tells which. An open attempt whose time has run out is graded and a new one opened.
+// ENOTFOUND when the exam does not exist or is not published.
+func (s *Service) Start(ctx context.Context, examID, userID int64) (v View, created bool, err error) {
+	a, created, err := s.store.StartAttempt(ctx, examID, userID)
+	if err == nil && !created && a.Expired(s.now()) {
+		if _, err = s.finish(ctx, a.ID, false); err == nil {
+			a, created, err = s.store.StartAttempt(ctx, examID, userID)
+		}
+	}
+	if err != nil {
+		return View{}, false, err
+	}
+	if created {
+		s.invalidate(ctx, cache.UserExams(userID))
+	}
+	return s.view(a), created, nil
+}
+
+// AnswersInput is the body of an answer save: option ids by question id. The questions named
+// have their answers replaced; an empty list clears one; questions not named keep theirs.
+type AnswersInput struct {
+	Answers map[string][]int64 `json:"answers"`
+}
+
+// SaveAnswers replaces the answers to the questions in in and returns the attempt with all its
+// answers. EFORBIDDEN when the attempt is not the caller's; EINVALID naming the field
+// ("answers.<question id>") of a question that is not the exam's or an option that is not the
+// question's; ECONFLICT when the attempt has been submitted or its time has run out, in which
+// case it is graded now.
+func (s *Service) SaveAnswers(ctx context.Context, id int64, caller Caller, in AnswersInput) (View, error) {
+	a, err := s.owned(ctx, id, caller)
+	if err != nil {
+		return View{}, err
+	}
+	if a.Expired(s.now()) {
+		if _, err := s.finish(ctx, id, false); err != nil {
+			return View{}, err
+		}
+		return View{}, oes.Errorf(oes.ECONFLICT, "the time for attempt %d ran out at %s; it has been graded with the answers saved by then",
+			id, a.Deadline.UTC().Format(time.RFC3339))
+	}
+	if a.Submitted() {
+		return View{}, oes.Errorf(oes.ECONFLICT, "attempt %d has been submitted; its answers can no longer change", id)
+	}
+	questions, err := s.store.ListExamQuestions(ctx, a.ExamID)
+	if err != nil {
+		return View{}, err
+	}
+	answers, err := validateAnswers(in, a.ExamID, questions)
+	if err != nil {
+		return View{}, err
+	}
+	saved, err := s.store.SaveAnswers(ctx, id, answers, s.now())
+	if err != nil {
+		return View{}, err
+	}
+	v := s.view(a)
+	v.Answers = saved
+	return v, nil
+}
+
+// Submit grades the caller's attempt and returns its result as ResultJSON does. It is
+// idempotent: submitting a graded attempt returns the stored result. The result email is
+// queued under the attempt's id, so however often Submit runs, it is sent once. EFORBIDDEN
+// when the attempt is not the caller's.
+func (s *Service) Submit(ctx context.Context, id int64, caller Caller) ([]byte, error) {
+	if _, err := s.owned(ctx, id, caller); err != nil {
+		return nil, err
+	}
+	if _, err := s.finish(ctx, id, true); err != nil {
+		return nil, err
+	}
+	return s.ResultJSON(ctx, id, caller)
+}
+
+// finish grades attempt id unless it is graded already, then drops the cache entries the
+// grade makes stale and queues the result email: always when emailAlways is set (a retried
+// submit gets another chance to queue it), otherwise only when this call graded it.
+func (s *Service) finish(ctx context.Context, id int64, emailAlways bool) (oes.Attempt, error) {
+	a, graded, err := s.store.SubmitAttempt(ctx, id, s.now(), Grade)
+	if err != nil {
+		return oes.Attempt{}, err
+	}
+	if graded {
+		s.invalidate(ctx, cache.UserExams(a.UserID), cache.ExamResult(a.ID))
+	}
+	if graded || emailAlways {
+		s.sendResult(ctx, a)
+	}
+	return a, nil
+}
+
+// sendResult queues the result email of a graded attempt. A failure is logged, not returned:
+// the grade stands, and a later submit queues the email again.
+func (s *Service) sendResult(ctx context.Context, a oes.Attempt) {
+	err := func() error {
+		m, err := templates.ResultEmail(a.UserEmail, templates.Result{
+			Name: a.UserName, ExamTitle: a.ExamTitle, Score: deref(a.Score), MaxScore: deref(a.MaxScore),
+			SubmittedAt: deref(a.SubmittedAt), Expired: a.State(s.now()) == oes.AttemptExpired,
+		})
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
+		defer cancel()
+		_, err = s.queue.Enqueue(ctx, m, queue.Options{Priority: ResultEmailPriority, ID: ResultEmailID(a.ID)})
+		return err
+	}()
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "result email not queued; a later submit queues it again",
+			slog.Int64("attempt_id", a.ID), slog.Any("err", err))
+	}
+}
+
+// ResultEmailID is the job id of an attempt's result email.
+func ResultEmailID(attemptID int64) string { return "result-" + strconv.FormatInt(attemptID, 10) }
+
+// owned returns the attempt when it is the caller's. ENOTFOUND, EFORBIDDEN.
+func (s *Service) owned(ctx context.Context, id int64, caller Caller) (oes.Attempt, error) {
+	a, err := s.store.GetAttempt(ctx, id)
+	if err != nil {
+		return oes.Attempt{}, err
+	}
+	if a.UserID != caller.UserID {
+		return oes.Attempt{}, forbidden(id)
+	}
+	return a, nil
+}
+
+func forbidden(id int64) error {
+	return oes.Errorf(oes.EFORBIDDEN, "attempt %d belongs to another user", id)
+}
+
+// invalidate deletes keys after a committed write. The write has succeeded whatever happens
+// here, so a failure is logged rather than returned: the entries then expire by their TTL.
+func (s *Service) invalidate(ctx context.Context, keys ...cache.Key) {
+	if s.cache == nil {
+		return
+	}
+	if err := s.cache.DeleteMany(ctx, keys...); err != nil {
+		s.log.WarnContext(ctx, "cache invalidation failed; entries expire by TTL",
+			"keys", fmt.Sprint(keys), "err", err)
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

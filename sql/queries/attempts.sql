@@ -1,0 +1,85 @@
+-- name: StartAttempt :one
+-- StartAttempt opens an attempt at a published exam. It yields no row when the exam is missing
+-- or unpublished, or when the student has an attempt at it open already (attempts_open_key).
+INSERT INTO attempts (exam_id, user_id)
+SELECT e.id, @user_id FROM exams e WHERE e.id = @exam_id AND e.published
+ON CONFLICT (exam_id, user_id) WHERE submitted_at IS NULL DO NOTHING
+RETURNING id;
+
+-- name: GetOpenAttemptID :one
+SELECT id FROM attempts WHERE exam_id = @exam_id AND user_id = @user_id AND submitted_at IS NULL;
+
+-- name: ExamPublished :one
+SELECT published FROM exams WHERE id = @id;
+
+-- name: GetAttempt :one
+-- GetAttempt computes the deadline from the exam's current duration rather than storing it, so
+-- an admin who lengthens an exam extends the attempts in progress too.
+SELECT
+    a.id, a.exam_id, a.user_id, a.started_at, a.submitted_at, a.score, a.max_score,
+    (a.started_at + make_interval(mins => e.duration_minutes))::timestamptz AS deadline,
+    e.title AS exam_title,
+    u.email AS user_email,
+    u.name  AS user_name
+FROM attempts a
+JOIN exams e ON e.id = a.exam_id
+JOIN users u ON u.id = a.user_id
+WHERE a.id = @id;
+
+-- name: LockAttempt :one
+-- LockAttempt holds the attempt row until the transaction ends: answer writers and graders of
+-- one attempt take turns, so a grade always sees the answers that were saved before it.
+SELECT
+    a.id, a.exam_id, a.user_id, a.started_at, a.submitted_at, a.score, a.max_score,
+    (a.started_at + make_interval(mins => e.duration_minutes))::timestamptz AS deadline
+FROM attempts a
+JOIN exams e ON e.id = a.exam_id
+WHERE a.id = @id
+FOR UPDATE OF a;
+
+-- name: ListUserAttempts :many
+SELECT
+    a.id, a.exam_id, a.user_id, a.started_at, a.submitted_at, a.score, a.max_score,
+    (a.started_at + make_interval(mins => e.duration_minutes))::timestamptz AS deadline,
+    e.title AS exam_title
+FROM attempts a
+JOIN exams e ON e.id = a.exam_id
+WHERE a.user_id = @user_id
+ORDER BY a.started_at DESC, a.id DESC;
+
+-- name: ListExpiredExamAttempts :many
+-- ListExpiredExamAttempts names the attempts at an exam whose time ran out before anyone
+-- graded them.
+SELECT a.id
+FROM attempts a
+JOIN exams e ON e.id = a.exam_id
+WHERE a.exam_id = @exam_id
+  AND a.submitted_at IS NULL
+  AND a.started_at + make_interval(mins => e.duration_minutes) <= @now::timestamptz
+ORDER BY a.id;
+
+-- name: ListAttemptAnswers :many
+SELECT question_id, option_id FROM attempt_answers
+WHERE attempt_id = @attempt_id
+ORDER BY question_id, option_id;
+
+-- name: DeleteAttemptAnswers :exec
+DELETE FROM attempt_answers
+WHERE attempt_id = @attempt_id AND question_id = ANY(@question_ids::bigint[]);
+
+-- name: InsertAttemptAnswers :exec
+-- InsertAttemptAnswers writes answers from parallel arrays, zipped by unnest in the select list.
+INSERT INTO attempt_answers (attempt_id, question_id, option_id)
+SELECT @attempt_id::bigint, unnest(@question_ids::bigint[]), unnest(@option_ids::bigint[]);
+
+-- name: FinishAttempt :execrows
+UPDATE attempts SET submitted_at = @submitted_at, score = @score, max_score = @max_score
+WHERE id = @id AND submitted_at IS NULL;
+
+-- name: ListExamResults :many
+SELECT a.id, a.user_id, u.email, u.name, a.started_at, a.submitted_at, a.score, a.max_score
+FROM attempts a
+JOIN users u ON u.id = a.user_id
+WHERE a.exam_id = @exam_id AND a.submitted_at IS NOT NULL
+ORDER BY a.submitted_at, a.id
+LIMIT @size OFFSET @skip;
