@@ -26,7 +26,7 @@ type gradedExam struct {
 	maxScore int32
 }
 
-func createGradedExam(t *testing.T, b bundle, title string, minutes int32) gradedExam {
+func createGradedExam(t testing.TB, b bundle, title string, minutes int32) gradedExam {
 	t.Helper()
 	rec := do(t, b.api, call{method: "POST", path: "/api/v1/exams", admin: true, body: oes.ExamInput{
 		Title: ptr(title), DurationMinutes: ptr(minutes), Published: ptr(true),
@@ -65,7 +65,7 @@ func answersBody(m map[int64][]int64) map[string]any {
 	return map[string]any{"answers": a}
 }
 
-func startAttempt(t *testing.T, b bundle, examID int64, jwt string) attempt.View {
+func startAttempt(t testing.TB, b bundle, examID int64, jwt string) attempt.View {
 	t.Helper()
 	rec := do(t, b.api, call{method: "POST", path: fmt.Sprintf("/api/v1/exams/%d/attempts", examID), as: jwt})
 	require.Contains(t, []int{http.StatusCreated, http.StatusOK}, rec.Code, rec.Body.String())

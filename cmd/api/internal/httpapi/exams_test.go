@@ -14,7 +14,7 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-func createExam(t *testing.T, h http.Handler, title string, published bool) oes.Exam {
+func createExam(t testing.TB, h http.Handler, title string, published bool) oes.Exam {
 	t.Helper()
 	rec := do(t, h, call{method: "POST", path: "/api/v1/exams", admin: true, body: oes.ExamInput{
 		Title: ptr(title), Description: ptr("about " + title), DurationMinutes: ptr(int32(30)), Published: ptr(published),
@@ -29,7 +29,7 @@ func questionBody(text string) oes.QuestionInput {
 	}}
 }
 
-func createQuestion(t *testing.T, h http.Handler, examID int64, text string) oes.Question {
+func createQuestion(t testing.TB, h http.Handler, examID int64, text string) oes.Question {
 	t.Helper()
 	rec := do(t, h, call{method: "POST", path: fmt.Sprintf("/api/v1/exams/%d/questions", examID), admin: true, body: questionBody(text)})
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())

@@ -29,7 +29,7 @@ var testSealer = func() *cache.Sealer {
 	return s
 }()
 
-func newProfiles(t *testing.T, st *store.Store, c *cache.Cache) *profile.Service {
+func newProfiles(t testing.TB, st *store.Store, c *cache.Cache) *profile.Service {
 	t.Helper()
 	svc, err := profile.NewService(st, c, testSealer, discardLog())
 	require.NoError(t, err)

@@ -43,8 +43,9 @@ type Deps struct {
 	TrustedProxies []string
 }
 
-// NewRouter returns the api's handler with every route registered.
-func NewRouter(d Deps) http.Handler {
+// NewRouter returns the api's handler with every route registered. It panics when the
+// embedded OpenAPI document cannot be read, a build mistake the tests catch.
+func NewRouter(d Deps) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -61,6 +62,12 @@ func NewRouter(d Deps) http.Handler {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
 			Code: "method_not_allowed", Message: c.Request.Method + " is not allowed here"}})
 	})
+
+	docs, err := loadAPIDocs()
+	if err != nil {
+		panic(err)
+	}
+	docs.register(r)
 
 	h := health{db: d.DB, cache: d.Cache}
 	r.GET("/healthz", h.live)

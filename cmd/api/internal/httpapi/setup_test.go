@@ -76,7 +76,7 @@ type testAPI struct {
 	adminJWT string
 }
 
-func setup(t *testing.T) bundle {
+func setup(t testing.TB) bundle {
 	t.Helper()
 	pool := pgtest.New(t)
 	b := bundle{pool: pool, store: store.New(pool), clock: &clock{}, redisURL: redistest.URL(t), ns: redistest.Namespace(t)}
@@ -92,11 +92,11 @@ func setup(t *testing.T) bundle {
 
 // replica returns a second api process's view of the same Postgres schema, Redis namespace
 // and queue: its own cache client, so its own in-process cache.
-func (b bundle) replica(t *testing.T) testAPI {
+func (b bundle) replica(t testing.TB) testAPI {
 	return b.newAPI(t, b.pool, newCache(t, b.redisURL, b.ns), b.queue)
 }
 
-func newCache(t *testing.T, url, ns string) *cache.Cache {
+func newCache(t testing.TB, url, ns string) *cache.Cache {
 	t.Helper()
 	cfg := cache.DefaultConfig()
 	cfg.Namespace = ns
@@ -107,7 +107,7 @@ func newCache(t *testing.T, url, ns string) *cache.Cache {
 }
 
 // newAPI returns an api over the given dependencies, with b's clock and admin.
-func (b bundle) newAPI(t *testing.T, pool *pgxpool.Pool, c *cache.Cache, q *queue.Client) testAPI {
+func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queue.Client) testAPI {
 	t.Helper()
 	st := store.New(pool)
 	accounts, err := account.NewService(st, q, testTokens, account.Config{
@@ -146,7 +146,7 @@ func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c
 func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // createAccount stores an account directly, with its password hashed as registration does.
-func createAccount(t *testing.T, st *store.Store, email, password, role string, verified bool) oes.User {
+func createAccount(t testing.TB, st *store.Store, email, password, role string, verified bool) oes.User {
 	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	require.NoError(t, err)
@@ -161,7 +161,7 @@ func createAccount(t *testing.T, st *store.Store, email, password, role string, 
 }
 
 // jwtFor mints the access token the api would issue u at sign-in.
-func jwtFor(t *testing.T, u oes.User) string {
+func jwtFor(t testing.TB, u oes.User) string {
 	t.Helper()
 	tok, _, err := testTokens.Issue(u)
 	require.NoError(t, err)
@@ -179,7 +179,7 @@ type call struct {
 	header       map[string]string
 }
 
-func do(t *testing.T, h http.Handler, c call) *httptest.ResponseRecorder {
+func do(t testing.TB, h http.Handler, c call) *httptest.ResponseRecorder {
 	t.Helper()
 	var body io.Reader
 	switch v := c.body.(type) {
@@ -208,6 +208,7 @@ func do(t *testing.T, h http.Handler, c call) *httptest.ResponseRecorder {
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	checkContract(t, req, rec)
 	return rec
 }
 
@@ -223,7 +224,7 @@ type errorResponse struct {
 	} `json:"error"`
 }
 
-func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+func decode[T any](t testing.TB, rec *httptest.ResponseRecorder) T {
 	t.Helper()
 	var v T
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v), "body: %s", rec.Body.String())
