@@ -27,6 +27,7 @@ type Config struct {
 	config.Redis
 	config.Cache
 	config.HTTP
+	config.Metrics
 	config.Shutdown
 	config.Log
 	config.Queue

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -62,7 +63,7 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	for _, v := range []string{"DATABASE_URL", "REDIS_URL", "CACHE_REDIS_URL", "QUEUE_REDIS_URL", "HTTP_ADDR",
 		"CACHE_DEFAULT_TTL", "CACHE_LOCAL_SIZE", "SHUTDOWN_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL", "JWT_SECRET", "JWT_TTL", "APP_BASE_URL", "VERIFY_TOKEN_TTL", "RESET_TOKEN_TTL",
-		"QUEUE_PREFIX", "EMAIL_ATTEMPTS", "EMAIL_RETENTION", "migrate", "seed"} {
+		"QUEUE_PREFIX", "EMAIL_ATTEMPTS", "EMAIL_RETENTION", "METRICS_ADDR", "migrate", "seed"} {
 		require.Contains(t, out, v)
 	}
 	require.NotContains(t, out, "ADMIN_TOKEN")
@@ -87,6 +88,7 @@ func TestServeShutsDownCleanly(t *testing.T) {
 	// Not parallel: it sets environment variables.
 	logs, stop := startServe(t)
 	stop()
+	require.Contains(t, logs.String(), "metrics listening")
 	for _, line := range []string{"redis connected", "queue connected", "postgres connected", "api listening", "api stopped"} {
 		require.Contains(t, logs.String(), line)
 	}
@@ -111,17 +113,53 @@ func TestServeStartsWithTheQueueDown(t *testing.T) {
 	require.NotContains(t, logs.String(), "queue connected")
 }
 
+// The metrics are served on METRICS_ADDR, and only there: scrapes carry no access token.
+func TestServeServesMetricsOnItsOwnAddress(t *testing.T) {
+	// Not parallel: it sets environment variables.
+	metricsAddr := freeAddr(t)
+	t.Setenv("METRICS_ADDR", metricsAddr)
+	_, stop := startServe(t)
+	defer stop()
+
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	out := string(body)
+	// startServe waited for /readyz.
+	require.Contains(t, out, `oes_http_requests_total{method="GET",route="/readyz",status="200"}`)
+	for _, name := range []string{"oes_http_request_duration_seconds_bucket", "oes_cache_hits_total", "oes_cache_local_hits_total",
+		"oes_cache_misses_total", "oes_cache_errors_total", "oes_db_pool_max_conns", "oes_db_pool_acquires_total", "go_goroutines"} {
+		require.Contains(t, out, "\n"+name)
+	}
+
+	resp, err = http.Get("http://" + os.Getenv("HTTP_ADDR") + "/metrics")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the API's address does not serve the metrics")
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
 const testSecret = "a-secret-of-at-least-32-bytes-for-this-test"
 
 // startServe runs serve in this process on a free port until stop, which fails the test if
 // serve does not return cleanly. It returns once /readyz answers 200.
 func startServe(t *testing.T) (logs *syncBuffer, stop func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-
+	addr := freeAddr(t)
+	if os.Getenv("METRICS_ADDR") == "" {
+		t.Setenv("METRICS_ADDR", freeAddr(t))
+	}
 	t.Setenv("DATABASE_URL", pgtest.URL(t))
 	t.Setenv("REDIS_URL", redistest.URL(t))
 	t.Setenv("CACHE_NAMESPACE", redistest.Namespace(t))

@@ -9,6 +9,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
 	"github.com/oeshq/oes/pkg/account"
 	"github.com/oeshq/oes/pkg/attempt"
@@ -16,6 +20,7 @@ import (
 	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/exam"
+	"github.com/oeshq/oes/pkg/metrics"
 	"github.com/oeshq/oes/pkg/profile"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/store"
@@ -108,6 +113,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		metrics.NewPoolCollector(pool))
+	if c != nil {
+		reg.MustRegister(metrics.NewCacheCollector(c))
+	}
 	handler := httpapi.NewRouter(httpapi.Deps{
 		Log:            log,
 		Exams:          exam.NewService(st, c, log),
@@ -120,6 +131,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Profiles:       profiles,
 		Limits:         limits,
 		TrustedProxies: cfg.TrustedProxies,
+		Metrics:        reg,
 	})
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,
@@ -138,6 +150,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, reg, log)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	defer stopMetrics()
+
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("http server: %w", err)
@@ -155,6 +174,33 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("api stopped")
 	return nil
+}
+
+// serveMetrics serves reg's /metrics on its own listener at addr, none when addr is empty,
+// and returns the function that stops it. Prometheus scrapes without an access token, so the
+// endpoint stays off the API's address: the network decides who may read it.
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
 
 // queueConfig translates the environment's queue settings into the queue library's. The api

@@ -1,6 +1,7 @@
 // Command emailworker delivers the email queue's jobs over SMTP. It is deployed apart from the
 // api and scaled on its own: any number of workers may consume the same queue, and a job is
-// delivered by one of them only. Its HTTP port serves health probes only.
+// delivered by one of them only. Its HTTP port (HEALTH_ADDR) serves the health probes and the
+// Prometheus metrics.
 package main
 
 import (
@@ -15,12 +16,16 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/delivery"
 	"github.com/oeshq/oes/pkg/logging"
 	"github.com/oeshq/oes/pkg/mail/smtpsend"
+	"github.com/oeshq/oes/pkg/metrics/emailmetrics"
 	"github.com/oeshq/oes/pkg/queue"
 )
 
@@ -77,11 +82,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The inspector behind the queue metrics dials its own connection, so a slow scrape never
+	// holds one the worker's fetching needs.
+	inspector, err := queue.New(qcfg)
+	if err != nil {
+		return fmt.Errorf("QUEUE_REDIS_URL/REDIS_URL: %w", err)
+	}
+	defer inspector.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		emailmetrics.NewQueueCollector(inspector))
+	observer := emailmetrics.NewDelivery(reg)
+
 	srv := asynq.NewServerFromRedisClient(rdb, srvCfg)
 	mux := asynq.NewServeMux()
-	mux.Handle(queue.TypeEmail, delivery.New(sender, rdb, qcfg, log))
+	mux.Handle(queue.TypeEmail, delivery.New(sender, rdb, qcfg, log, delivery.WithObserver(observer)))
 
-	probes, err := startProbes(cfg.HealthAddr, rdb, log)
+	// A scrape the queue's Redis cannot answer still serves the delivery metrics.
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError})
+	probes, err := startProbes(cfg.HealthAddr, rdb, metricsHandler, log)
 	if err != nil {
 		return err
 	}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -172,6 +174,65 @@ func TestWorkerDeliversAndLogsInTheSeedsWords(t *testing.T) {
 	}, 5*time.Second, 50*time.Millisecond, "log:\n%s", w.out.String())
 }
 
+// The worker's /metrics, on its probes' port, counts deliveries by outcome and reads the
+// queue's lanes.
+func TestWorkerMetrics(t *testing.T) {
+	t.Parallel()
+	cfg := queuetest.Config(t)
+	smtp := smtptest.Start(t)
+	q := queuetest.Client(t, cfg)
+	addr := freeAddr(t)
+	startWorker(t, workerEnv(cfg, smtp, addr))
+
+	// Refused once for now, then accepted: one retry, one delivery.
+	smtp.FailNext(1, 451, "4.3.0", "try again later")
+	id, err := q.Enqueue(context.Background(), email(1), queue.Options{})
+	require.NoError(t, err)
+	waitForState(t, q, id, queue.StateCompleted, 20*time.Second)
+
+	smtp.FailRecipient("student2@example.com", 550, "5.1.1 no such user")
+	bad, err := q.Enqueue(context.Background(), email(2), queue.Options{})
+	require.NoError(t, err)
+	waitForState(t, q, bad, queue.StateFailed, 20*time.Second)
+
+	lane := queue.Lane(queue.DefaultPriority)
+	want := []string{
+		`oes_emails_delivered_total 1`,
+		`oes_emails_retried_total{class="temporary"} 1`,
+		`oes_emails_retried_total{class="permanent"} 0`,
+		`oes_emails_failed_total{class="permanent"} 1`,
+		`oes_emails_failed_total{class="temporary"} 0`,
+		`oes_emails_failed_total{class="network"} 0`,
+		`oes_smtp_send_duration_seconds_count{outcome="delivered"} 1`,
+		`oes_smtp_send_duration_seconds_count{outcome="temporary"} 1`,
+		`oes_smtp_send_duration_seconds_count{outcome="permanent"} 1`,
+		`oes_email_queue_jobs{lane="` + lane + `",state="failed"} 1`,
+		`oes_email_queue_jobs{lane="` + lane + `",state="waiting"} 0`,
+	}
+	var out string
+	require.Eventually(t, func() bool {
+		out = scrapeMetrics(addr)
+		for _, line := range want {
+			if !strings.Contains(out, "\n"+line+"\n") {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 50*time.Millisecond, "want %q in\n%s", want, out)
+	require.Contains(t, out, "\ngo_goroutines ")
+	require.NotContains(t, out, cfg.QueuePrefix, "lanes are labelled by name, not by queue")
+}
+
+func scrapeMetrics(addr string) string {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
 // SIGTERM stops fetching, lets the delivery in flight finish, and exits 0.
 func TestSIGTERMDrainsInFlightDeliveries(t *testing.T) {
 	t.Parallel()
@@ -281,6 +342,7 @@ func TestWorkerProbesAndCleanStop(t *testing.T) {
 	srv.Stop()
 	require.Eventually(t, func() bool { return status("http://"+addr+"/readyz") == 503 }, 10*time.Second, 50*time.Millisecond)
 	require.Equal(t, 200, status("http://"+addr+"/healthz"), "liveness does not depend on Redis")
+	require.Equal(t, 200, status("http://"+addr+"/metrics"), "the delivery metrics are served without the queue's")
 	srv.Start()
 	require.Eventually(t, func() bool { return status("http://"+addr+"/readyz") == 200 }, 10*time.Second, 50*time.Millisecond)
 

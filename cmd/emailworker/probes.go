@@ -13,15 +13,16 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// probes is the worker's small HTTP server for Kubernetes: /healthz says the process lives,
-// /readyz that the queue's Redis answers.
+// probes is the worker's small HTTP server for Kubernetes and Prometheus: /healthz says the
+// process lives, /readyz that the queue's Redis answers, /metrics serves the worker's metrics.
 type probes struct {
 	addr string
 	srv  *http.Server
 }
 
-func startProbes(addr string, rdb *redis.Client, log *slog.Logger) (*probes, error) {
+func startProbes(addr string, rdb *redis.Client, metrics http.Handler, log *slog.Logger) (*probes, error) {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, `{"status":"ok"}`)
 	})

@@ -122,6 +122,12 @@ func (h HTTP) Validate() error {
 	return nil
 }
 
+// Metrics configures the api's Prometheus listener. It is apart from HTTP_ADDR so that
+// scrapes need no access token and /metrics is never exposed where the API is.
+type Metrics struct {
+	MetricsAddr string `envconfig:"METRICS_ADDR" default:":9090" desc:"address of the api's Prometheus /metrics (keep it off the public network); empty serves none"`
+}
+
 // Shutdown bounds how long a process drains in-flight work after SIGTERM.
 type Shutdown struct {
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long SIGTERM waits for in-flight work before exiting"`

@@ -37,7 +37,7 @@ type Worker struct {
 	EmailBackoffBase time.Duration `envconfig:"EMAIL_BACKOFF_BASE" default:"2000ms" desc:"delay before the first retry; each later retry waits twice as long (with jitter)"`
 	EmailBackoffMax  time.Duration `envconfig:"EMAIL_BACKOFF_MAX" default:"1h" desc:"longest delay between two attempts"`
 	EmailDelivered   time.Duration `envconfig:"EMAIL_DELIVERED_TTL" default:"168h" desc:"how long a delivered job id is remembered so a rerun never sends twice; must outlast the retry window"`
-	HealthAddr       string        `envconfig:"HEALTH_ADDR" default:":8081" desc:"address of the worker's /healthz and /readyz"`
+	HealthAddr       string        `envconfig:"HEALTH_ADDR" default:":8081" desc:"address of the worker's /healthz, /readyz and /metrics"`
 }
 
 func (w Worker) Validate() error {

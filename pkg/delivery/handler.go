@@ -23,16 +23,45 @@ type Handler struct {
 	sender    mail.Sender
 	delivered *Record
 	log       *slog.Logger
+	observer  Observer
+}
+
+// Observer is told how deliveries go, for metrics; the package itself exports none. Its
+// methods are called by asynq's workers at once and must return quickly.
+type Observer interface {
+	// Sent follows each SMTP send with how long it took and its error, nil when the server
+	// accepted the message.
+	Sent(took time.Duration, err error)
+	// Failed follows each failed attempt with the class of its failure; retry says whether
+	// the job will be tried again or has failed for good.
+	Failed(class mail.Class, retry bool)
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithObserver reports every send and failure to o.
+func WithObserver(o Observer) Option {
+	return func(h *Handler) { h.observer = o }
 }
 
 // New returns a Handler sending through sender. rdb is the queue's Redis (queue.OpenRedis), in
 // which the handler records the jobs it delivered under cfg's prefix for cfg.DeliveredTTL.
-func New(sender mail.Sender, rdb redis.UniversalClient, cfg queue.Config, log *slog.Logger) *Handler {
+func New(sender mail.Sender, rdb redis.UniversalClient, cfg queue.Config, log *slog.Logger, opts ...Option) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{sender: sender, delivered: NewRecord(rdb, cfg), log: log}
+	h := &Handler{sender: sender, delivered: NewRecord(rdb, cfg), log: log, observer: noObserver{}}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
+
+type noObserver struct{}
+
+func (noObserver) Sent(time.Duration, error) {}
+func (noObserver) Failed(mail.Class, bool)   {}
 
 // ProcessTask delivers one job. It implements asynq.Handler:
 //
@@ -55,8 +84,14 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	log := h.log.With("job_id", id, "attempt", attempt, "attempts", attempts)
 
 	fail := func(err error) error {
+		final := attempt >= attempts || errors.Is(err, asynq.SkipRetry)
+		class := mail.ClassOf(err)
+		if errors.Is(err, asynq.SkipRetry) {
+			class = mail.ClassPermanent // such as a payload that cannot be decoded
+		}
+		h.observer.Failed(class, !final)
 		level := slog.LevelWarn
-		if attempt >= attempts || errors.Is(err, asynq.SkipRetry) {
+		if final {
 			level = slog.LevelError // final: nobody will try again
 		}
 		var attrs []any
@@ -85,7 +120,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 
 	progress := newProgressReporter(t, progressInterval, log)
+	start := time.Now()
 	err = h.sender.Send(ctx, msg, progress.report)
+	h.observer.Sent(time.Since(start), err)
 	progress.stop()
 	if err != nil {
 		errs := []error{err}

@@ -140,6 +140,26 @@ func stateOf(s asynq.TaskState) State {
 // Counts returns the number of jobs in each state, over the three lanes. The waiting jobs of a
 // paused lane count as Paused, not Waiting. Completed counts the jobs still retained.
 func (c *Client) Counts(ctx context.Context) (Counts, error) {
+	byLane, err := c.LaneCounts(ctx)
+	if err != nil {
+		return Counts{}, err
+	}
+	var n Counts
+	for _, l := range byLane {
+		n.Active += l.Active
+		n.Completed += l.Completed
+		n.Failed += l.Failed
+		n.Delayed += l.Delayed
+		n.Retrying += l.Retrying
+		n.Paused += l.Paused
+		n.Waiting += l.Waiting
+	}
+	return n, nil
+}
+
+// LaneCounts is Counts lane by lane, keyed by LaneCritical, LaneDefault and LaneLow; a lane
+// that never held a job has every count zero.
+func (c *Client) LaneCounts(ctx context.Context) (map[string]Counts, error) {
 	infos, err := inspect(ctx, func() ([]*asynq.QueueInfo, error) {
 		// GetQueueInfo's error for a queue that does not exist (yet) cannot be told from
 		// others, so only the lanes asynq knows of are asked.
@@ -161,22 +181,32 @@ func (c *Client) Counts(ctx context.Context) (Counts, error) {
 		return infos, nil
 	})
 	if err != nil {
-		return Counts{}, c.failure(ctx, err)
+		return nil, c.failure(ctx, err)
 	}
-	var n Counts
+	out := make(map[string]Counts, len(lanes))
+	for _, l := range lanes {
+		out[l] = Counts{}
+	}
 	for _, q := range infos {
-		n.Active += q.Active
-		n.Completed += q.Completed
-		n.Failed += q.Archived
-		n.Delayed += q.Scheduled
-		n.Retrying += q.Retry
+		n := Counts{
+			Active:    q.Active,
+			Completed: q.Completed,
+			Failed:    q.Archived,
+			Delayed:   q.Scheduled,
+			Retrying:  q.Retry,
+		}
 		if q.Paused {
-			n.Paused += q.Pending + q.Aggregating
+			n.Paused = q.Pending + q.Aggregating
 		} else {
-			n.Waiting += q.Pending + q.Aggregating
+			n.Waiting = q.Pending + q.Aggregating
+		}
+		for _, l := range lanes {
+			if c.cfg.QueueName(l) == q.Queue {
+				out[l] = n
+			}
 		}
 	}
-	return n, nil
+	return out, nil
 }
 
 // Failed returns a page of the failed jobs, page counted from 1: oldest failure first across

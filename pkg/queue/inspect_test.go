@@ -131,3 +131,25 @@ func TestRetryRefusesJobsThatAreNotFailedOrRetrying(t *testing.T) {
 	requireCode(t, oes.ENOTFOUND, b.client.Retry(b.ctx, "no-such-job"))
 	require.Equal(t, queue.Counts{Waiting: 1, Delayed: 1}, b.counts(t))
 }
+
+func TestLaneCountsKeepTheLanesApart(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	empty, err := b.client.LaneCounts(b.ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[string]queue.Counts{queue.LaneCritical: {}, queue.LaneDefault: {}, queue.LaneLow: {}}, empty,
+		"lanes that never held a job are there, at zero")
+
+	b.enqueue(t, "a@example.com", queue.Options{Priority: 9})
+	b.enqueue(t, "b@example.com", queue.Options{Priority: 1})
+	b.enqueue(t, "c@example.com", queue.Options{Priority: 2})
+
+	n, err := b.client.LaneCounts(b.ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[string]queue.Counts{
+		queue.LaneCritical: {Waiting: 1},
+		queue.LaneDefault:  {},
+		queue.LaneLow:      {Waiting: 2},
+	}, n)
+	require.Equal(t, queue.Counts{Waiting: 3}, b.counts(t))
+}

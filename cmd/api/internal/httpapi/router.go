@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/oeshq/oes/pkg/account"
 	"github.com/oeshq/oes/pkg/attempt"
@@ -24,8 +25,8 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Deps is what the router needs. Cache may be nil (caching disabled by configuration); every
-// other field is required.
+// Deps is what the router needs. Cache may be nil (caching disabled by configuration), and so
+// may Metrics; every other field is required.
 type Deps struct {
 	Log      *slog.Logger
 	Exams    *exam.Service
@@ -41,6 +42,8 @@ type Deps struct {
 	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies whose
 	// X-Forwarded-For names the client; none by default, so clients cannot choose their IP.
 	TrustedProxies []string
+	// Metrics receives the request metrics (observeRequests); nil keeps none.
+	Metrics prometheus.Registerer
 }
 
 // NewRouter returns the api's handler with every route registered. It panics when the
@@ -53,6 +56,10 @@ func NewRouter(d Deps) *gin.Engine {
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
 		d.Log.Error("trusted proxies refused; trusting none", "err", err)
 		_ = r.SetTrustedProxies(nil)
+	}
+	if d.Metrics != nil {
+		// First, so that the time of every other middleware and every refusal counts.
+		r.Use(observeRequests(d.Metrics))
 	}
 	r.Use(requestContext(d.Log), recoverPanics(), limitBody(), identify(d.Tokens))
 	r.NoRoute(func(c *gin.Context) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
@@ -68,6 +69,8 @@ type bundle struct {
 	// sets them, since tests send many requests from one address.
 	limits  httpapi.RateLimits
 	proxies []string
+	// metrics receives the request metrics of the apis newAPI builds: none unless a test sets it.
+	metrics prometheus.Registerer
 }
 
 // testAPI is a router under test with the access token that call.admin sends.
@@ -133,6 +136,7 @@ func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queu
 		Limits:   b.limits,
 		// A test names its proxies to send X-Forwarded-For; by default none is trusted.
 		TrustedProxies: b.proxies,
+		Metrics:        b.metrics,
 	})
 	return testAPI{Handler: h, adminJWT: b.adminJWT}
 }

@@ -90,8 +90,9 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	// A secret for this run only: the access tokens it signs die with the processes. The admin
 	// token outlives the run, so the counters can still be read at its end.
 	jwtSecret := "JWT_SECRET=" + randomToken() + randomToken()
+	// The apis run side by side, so neither opens the metrics listener (METRICS_ADDR empty).
 	cached, err := startServer(ctx, procs, "api (hot cache)", bin, func(addr string) ([]string, []string) {
-		return []string{"serve"}, benchkit.ChildEnv("HTTP_ADDR="+addr, "CACHE_ENABLED=true", "CACHE_NAMESPACE="+namespace, jwtSecret, "JWT_TTL=24h")
+		return []string{"serve"}, benchkit.ChildEnv("HTTP_ADDR="+addr, "METRICS_ADDR=", "CACHE_ENABLED=true", "CACHE_NAMESPACE="+namespace, jwtSecret, "JWT_TTL=24h")
 	})
 	if err != nil {
 		return err
@@ -112,7 +113,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 
 	uncached, err := startServer(ctx, procs, "api (no cache)", bin, func(addr string) ([]string, []string) {
-		return []string{"serve"}, benchkit.ChildEnv("HTTP_ADDR="+addr, "CACHE_ENABLED=false", jwtSecret)
+		return []string{"serve"}, benchkit.ChildEnv("HTTP_ADDR="+addr, "METRICS_ADDR=", "CACHE_ENABLED=false", jwtSecret)
 	})
 	if err != nil {
 		return err

@@ -49,6 +49,8 @@ func measureRegister(ctx context.Context, procs *benchkit.Group, bin string, rdb
 	cmd.Env = benchkit.ChildEnv(
 		"DATABASE_URL="+dbURL,
 		"HTTP_ADDR="+addr,
+		// No metrics listener: several apis may run at once on one machine.
+		"METRICS_ADDR=",
 		"QUEUE_PREFIX="+qcfg.QueuePrefix,
 		// A secret for this run only: no token it signs is ever used.
 		"JWT_SECRET="+randomHex(32),

@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# The email worker image: a static binary on an empty base. Build from the repository root,
+# since the workspace spans several modules:
+#
+#	docker build -f deploy/docker/emailworker.Dockerfile -t oes-emailworker .
+
+FROM golang:1.26 AS build
+WORKDIR /src
+
+# Module files first, so the download layer is reused until a dependency changes. The deploy
+# module holds only the manifest tests; it is dropped from the workspace so the image does not
+# depend on it.
+COPY go.work go.work.sum ./
+COPY db/go.mod db/go.sum db/
+COPY pkg/go.mod pkg/go.sum pkg/
+COPY cmd/api/go.mod cmd/api/go.sum cmd/api/
+COPY cmd/emailworker/go.mod cmd/emailworker/go.sum cmd/emailworker/
+RUN go work edit -dropuse=./deploy && go mod download
+
+COPY db/ db/
+COPY pkg/ pkg/
+COPY cmd/emailworker/ cmd/emailworker/
+
+# No cgo: the binary must run on an image without a C library.
+RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" -o /out/emailworker ./cmd/emailworker
+
+FROM scratch
+# SMTP_TLS=starttls and tls verify the relay's certificate against these roots.
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /out/emailworker /emailworker
+# A numeric user: scratch has no /etc/passwd, and runAsNonRoot can only verify a numeric one.
+USER 65532:65532
+EXPOSE 8081
+ENTRYPOINT ["/emailworker"]

@@ -1,0 +1,289 @@
+package deploy
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/oeshq/oes/pkg/config"
+)
+
+// The configuration pieces each binary embeds in its Config. These mirror the Config structs
+// of cmd/api/main.go and cmd/emailworker/main.go, which live in main packages and cannot be
+// imported: a piece added there must be added here too.
+var (
+	apiPieces = []any{
+		config.Database{}, config.Redis{}, config.Cache{}, config.HTTP{}, config.Shutdown{},
+		config.Log{}, config.Queue{}, config.Auth{}, config.CacheEncryption{}, config.RateLimit{},
+		config.Metrics{},
+	}
+	workerPieces = []any{
+		config.Redis{}, config.Queue{}, config.Worker{}, config.SMTP{}, config.Shutdown{}, config.Log{},
+	}
+	// What `api serve` cannot run without, and which must come from a Secret.
+	apiRequiredSecrets = []string{"DATABASE_URL", "JWT_SECRET", "CACHE_ENCRYPTION_KEY"}
+)
+
+// envNames lists the envconfig names of the pieces' fields.
+func envNames(pieces []any) map[string]bool {
+	names := map[string]bool{}
+	for _, p := range pieces {
+		typ := reflect.TypeOf(p)
+		for i := range typ.NumField() {
+			if name := typ.Field(i).Tag.Get("envconfig"); name != "" {
+				names[name] = true
+			}
+		}
+	}
+	return names
+}
+
+// binaryOf says which binary an image holds, ignoring its tag.
+func binaryOf(t *testing.T, image string) map[string]bool {
+	t.Helper()
+	name, _, _ := strings.Cut(image, ":")
+	switch name[strings.LastIndex(name, "/")+1:] {
+	case "oes-api":
+		return envNames(apiPieces)
+	case "oes-emailworker":
+		return envNames(workerPieces)
+	}
+	t.Fatalf("image %q is neither oes-api nor oes-emailworker", image)
+	return nil
+}
+
+// containerEnv is what a container receives: its literal values, and the names taken from a
+// Secret.
+func containerEnv(t *testing.T, o objects, c corev1.Container) (values map[string]string, secret map[string]bool) {
+	t.Helper()
+	values, secret = map[string]string{}, map[string]bool{}
+	for _, from := range c.EnvFrom {
+		require.NotNil(t, from.ConfigMapRef, "container %s: envFrom only from ConfigMaps, Secrets by key", c.Name)
+		for k, v := range o.configMap(t, from.ConfigMapRef.Name).Data {
+			values[k] = v
+		}
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			secret[e.Name] = true
+			continue
+		}
+		values[e.Name] = e.Value
+	}
+	return values, secret
+}
+
+func portOf(t *testing.T, addr string) int32 {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	require.NoError(t, err, addr)
+	p, err := net.LookupPort("tcp", port)
+	require.NoError(t, err)
+	return int32(p)
+}
+
+// namedPort resolves a probe's or a Service's port against the container's ports.
+func namedPort(t *testing.T, c corev1.Container, port intstr.IntOrString) int32 {
+	t.Helper()
+	if port.Type == intstr.Int {
+		return port.IntVal
+	}
+	for _, p := range c.Ports {
+		if p.Name == port.StrVal {
+			return p.ContainerPort
+		}
+	}
+	t.Fatalf("container %s has no port named %q", c.Name, port.StrVal)
+	return 0
+}
+
+func requireHardened(t *testing.T, what string, spec corev1.PodSpec, c corev1.Container) {
+	t.Helper()
+	require.NotNil(t, spec.SecurityContext, what)
+	require.True(t, *spec.SecurityContext.RunAsNonRoot, "%s: runAsNonRoot", what)
+	sc := c.SecurityContext
+	require.NotNil(t, sc, what)
+	require.True(t, *sc.ReadOnlyRootFilesystem, "%s: readOnlyRootFilesystem", what)
+	require.False(t, *sc.AllowPrivilegeEscalation, "%s: allowPrivilegeEscalation", what)
+	require.Equal(t, []corev1.Capability{"ALL"}, sc.Capabilities.Drop, "%s: capabilities", what)
+	require.NotNil(t, c.Resources.Requests.Cpu(), what)
+	require.False(t, c.Resources.Limits.Memory().IsZero(), "%s: memory limit", what)
+}
+
+func TestManifests(t *testing.T) {
+	for _, dir := range []string{"k8s/base", "k8s/overlays/production"} {
+		t.Run(dir, func(t *testing.T) {
+			o, rendered := render(t, dir)
+			if !rendered && dir != "k8s/base" {
+				// Without kustomize an overlay is checked by its files only (decoded by
+				// render); its result is the base's, checked there.
+				k := readKustomization(t, dir)
+				require.Contains(t, k.Resources, "../../base")
+				return
+			}
+			checkObjects(t, o)
+		})
+	}
+}
+
+func checkObjects(t *testing.T, o objects) {
+	example := objects{}
+	decodeFile(t, "k8s/base/secret.example.yaml", &example)
+	require.Len(t, example.secrets, 1)
+	secretKeys := example.secrets[0].StringData
+	require.Empty(t, o.secrets, "secrets stay out of the manifests")
+
+	checkContainer := func(kind, name string, spec corev1.PodSpec) (corev1.Container, map[string]string, map[string]bool) {
+		require.Len(t, spec.Containers, 1, "%s %s", kind, name)
+		c := spec.Containers[0]
+		what := describe(kind, name, c.Name)
+		reads := binaryOf(t, c.Image)
+		values, secret := containerEnv(t, o, c)
+		for n := range values {
+			require.True(t, reads[n], "%s: sets %s, which its binary does not read", what, n)
+		}
+		for n := range secret {
+			require.True(t, reads[n], "%s: sets %s, which its binary does not read", what, n)
+		}
+		for _, e := range c.Env {
+			if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
+				require.Equal(t, "oes-secrets", ref.SecretKeyRef.Name, what)
+				require.Contains(t, secretKeys, ref.SecretKeyRef.Key, "%s: secret.example.yaml lacks the key", what)
+			}
+		}
+		requireHardened(t, what, spec, c)
+		return c, values, secret
+	}
+
+	// The api: every required secret, probes and ports where the binary serves them.
+	api := o.deployment(t, "oes-api")
+	c, values, secret := checkContainer("Deployment", api.Name, api.Spec.Template.Spec)
+	require.Equal(t, []string{"serve"}, c.Args)
+	for _, n := range apiRequiredSecrets {
+		require.True(t, secret[n], "api: %s must come from a Secret", n)
+	}
+	require.GreaterOrEqual(t, *api.Spec.Replicas, int32(2))
+	httpPort := portOf(t, values["HTTP_ADDR"])
+	require.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
+	require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
+	require.Equal(t, httpPort, namedPort(t, c, c.ReadinessProbe.HTTPGet.Port))
+	require.Equal(t, httpPort, namedPort(t, c, c.LivenessProbe.HTTPGet.Port))
+	require.Equal(t, "http", c.Ports[0].Name)
+	require.Equal(t, portOf(t, values["METRICS_ADDR"]), namedPort(t, c, intstr.FromString("metrics")))
+	shutdown, err := time.ParseDuration(values["SHUTDOWN_TIMEOUT"])
+	require.NoError(t, err)
+	require.Greater(t, time.Duration(*api.Spec.Template.Spec.TerminationGracePeriodSeconds)*time.Second, shutdown)
+
+	require.Len(t, o.services, 1)
+	require.Equal(t, httpPort, namedPort(t, c, o.services[0].Spec.Ports[0].TargetPort))
+	require.Equal(t, api.Spec.Selector.MatchLabels, o.services[0].Spec.Selector)
+	require.Len(t, o.ingresses, 1)
+	require.Equal(t, o.services[0].Name, o.ingresses[0].Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name)
+	require.Len(t, o.hpas, 1)
+	require.Equal(t, api.Name, o.hpas[0].Spec.ScaleTargetRef.Name)
+	require.GreaterOrEqual(t, *o.hpas[0].Spec.MinReplicas, int32(2))
+	require.Len(t, o.pdbs, 1)
+	require.Equal(t, api.Spec.Selector, o.pdbs[0].Spec.Selector)
+
+	// The migration job runs the api image.
+	require.Len(t, o.jobs, 1)
+	_, _, secret = checkContainer("Job", o.jobs[0].Name, o.jobs[0].Spec.Template.Spec)
+	require.Equal(t, []string{"migrate"}, o.jobs[0].Spec.Template.Spec.Containers[0].Args)
+	require.True(t, secret["DATABASE_URL"])
+
+	// The worker: probes on HEALTH_ADDR, and time to finish deliveries on SIGTERM.
+	worker := o.deployment(t, "oes-emailworker")
+	c, values, secret = checkContainer("Deployment", worker.Name, worker.Spec.Template.Spec)
+	require.True(t, secret["QUEUE_REDIS_URL"] || secret["REDIS_URL"], "worker: the queue's Redis URL must come from a Secret")
+	healthPort := portOf(t, values["HEALTH_ADDR"])
+	require.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
+	require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
+	require.Equal(t, healthPort, namedPort(t, c, c.ReadinessProbe.HTTPGet.Port))
+	require.Equal(t, healthPort, namedPort(t, c, c.LivenessProbe.HTTPGet.Port))
+	shutdown, err = time.ParseDuration(values["SHUTDOWN_TIMEOUT"])
+	require.NoError(t, err)
+	require.Greater(t, time.Duration(*worker.Spec.Template.Spec.TerminationGracePeriodSeconds)*time.Second, shutdown)
+
+	// KEDA watches the pending list of each of the worker's lanes.
+	require.Len(t, o.scaled, 1)
+	so := o.scaled[0]
+	require.Equal(t, worker.Name, so.Spec.ScaleTargetRef.Name)
+	prefix := values["QUEUE_PREFIX"]
+	var lists []string
+	for _, tr := range so.Spec.Triggers {
+		require.Equal(t, "redis", tr.Type)
+		lists = append(lists, tr.Metadata["listName"])
+		require.NotNil(t, tr.AuthenticationRef)
+		require.Len(t, o.triggerAuth, 1)
+		require.Equal(t, o.triggerAuth[0].Name, tr.AuthenticationRef.Name)
+	}
+	require.ElementsMatch(t, []string{
+		"asynq:{" + prefix + ":critical}:pending",
+		"asynq:{" + prefix + ":default}:pending",
+		"asynq:{" + prefix + ":low}:pending",
+	}, lists)
+	for _, ref := range o.triggerAuth[0].Spec.SecretTargetRef {
+		require.Contains(t, secretKeys, ref.Key)
+	}
+}
+
+// TestCompose checks that every service of the Compose stack sets only variables its binary
+// reads, and that the api gets its required secrets.
+func TestCompose(t *testing.T) {
+	data, err := os.ReadFile("compose.yaml")
+	require.NoError(t, err)
+	var stack struct {
+		Services map[string]struct {
+			Image       string            `json:"image"`
+			Environment map[string]string `json:"environment"`
+		} `json:"services"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &stack))
+	binaries := map[string]map[string]bool{"oes-api": envNames(apiPieces), "oes-emailworker": envNames(workerPieces)}
+	seen := 0
+	for name, svc := range stack.Services {
+		image, _, _ := strings.Cut(svc.Image, ":")
+		reads, ours := binaries[image]
+		if !ours {
+			continue
+		}
+		seen++
+		for n := range svc.Environment {
+			require.True(t, reads[n], "service %s sets %s, which its binary does not read", name, n)
+		}
+	}
+	require.Equal(t, 4, seen, "migrate, seed, api and emailworker")
+	api := stack.Services["api"].Environment
+	for _, n := range apiRequiredSecrets {
+		require.Contains(t, api, n)
+	}
+	for _, n := range []string{"JWT_SECRET", "CACHE_ENCRYPTION_KEY"} {
+		require.True(t, strings.HasPrefix(api[n], "${"+n+":?"), "%s must be interpolated, never written down", n)
+	}
+}
+
+// TestKustomizationFiles checks that every file a kustomization lists exists, without
+// kustomize.
+func TestKustomizationFiles(t *testing.T) {
+	for _, dir := range []string{"k8s/base", "k8s/overlays/production"} {
+		k := readKustomization(t, dir)
+		for _, r := range k.Resources {
+			_, err := os.Stat(filepath.Join(dir, r))
+			require.NoError(t, err, "%s lists %s", dir, r)
+		}
+		for _, p := range k.Patches {
+			_, err := os.Stat(filepath.Join(dir, p.Path))
+			require.NoError(t, err, "%s patches with %s", dir, p.Path)
+		}
+	}
+	require.Contains(t, readKustomization(t, "k8s/overlays/production").Resources, "../../base")
+}

@@ -1,0 +1,86 @@
+// Package emailmetrics holds the email worker's Prometheus metrics: how deliveries go and how
+// full the queue's lanes are. It is apart from package metrics so that the worker links
+// neither the cache nor Postgres.
+package emailmetrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/oeshq/oes/pkg/mail"
+)
+
+// namespace is metrics.Namespace, repeated so as not to import the api's collectors.
+const namespace = "oes"
+
+// Delivery counts deliveries; it is the delivery.Handler's Observer (delivery.WithObserver).
+//
+//	oes_emails_delivered_total                 messages the SMTP server accepted
+//	oes_emails_failed_total{class}             jobs failed for good (no attempt left, or permanent)
+//	oes_emails_retried_total{class}            failed attempts asynq tries again
+//	oes_smtp_send_duration_seconds{outcome}    SMTP send latency; outcome is delivered or a class
+//
+// class is permanent, temporary or network (mail.ClassOf).
+type Delivery struct {
+	delivered prometheus.Counter
+	failed    *prometheus.CounterVec
+	retried   *prometheus.CounterVec
+	send      *prometheus.HistogramVec
+}
+
+// outcomeDelivered is the send histogram's outcome for an accepted message.
+const outcomeDelivered = "delivered"
+
+var classes = []mail.Class{mail.ClassPermanent, mail.ClassTemporary, mail.ClassNetwork}
+
+// NewDelivery registers the delivery metrics on reg and returns them. Every class's series
+// exists from the start, at zero, so that rates over them need no special case.
+func NewDelivery(reg prometheus.Registerer) *Delivery {
+	d := &Delivery{
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "emails_delivered_total",
+			Help: "Email messages the SMTP server accepted.",
+		}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "emails_failed_total",
+			Help: "Email jobs failed for good, by the class of the last failure.",
+		}, []string{"class"}),
+		retried: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "emails_retried_total",
+			Help: "Failed email attempts that will be retried, by class of failure.",
+		}, []string{"class"}),
+		send: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "smtp_send_duration_seconds",
+			Help: "Time to hand one message to the SMTP server, by outcome (delivered, or the failure's class).",
+			// From a warm pooled connection (milliseconds) to a relay's slow timeouts.
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"outcome"}),
+	}
+	reg.MustRegister(d.delivered, d.failed, d.retried, d.send)
+	for _, c := range classes {
+		d.failed.WithLabelValues(string(c))
+		d.retried.WithLabelValues(string(c))
+	}
+	return d
+}
+
+// Sent implements delivery.Observer.
+func (d *Delivery) Sent(took time.Duration, err error) {
+	outcome := outcomeDelivered
+	if err != nil {
+		outcome = string(mail.ClassOf(err))
+	} else {
+		d.delivered.Inc()
+	}
+	d.send.WithLabelValues(outcome).Observe(took.Seconds())
+}
+
+// Failed implements delivery.Observer.
+func (d *Delivery) Failed(class mail.Class, retry bool) {
+	if retry {
+		d.retried.WithLabelValues(string(class)).Inc()
+		return
+	}
+	d.failed.WithLabelValues(string(class)).Inc()
+}
