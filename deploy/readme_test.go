@@ -1,0 +1,129 @@
+package deploy
+
+import (
+	"bufio"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// readmeVariable is one row of the README's configuration table.
+type readmeVariable struct {
+	def, readBy, meaning string
+}
+
+// readmeConfiguration parses the table under "## Configuration" in the repository's README:
+// columns variable | default | read by | meaning, the first two written as code.
+func readmeConfiguration(t *testing.T) map[string]readmeVariable {
+	t.Helper()
+	f, err := os.Open("../README.md")
+	require.NoError(t, err)
+	defer f.Close()
+
+	rows := map[string]readmeVariable{}
+	inSection, inTable, header := false, false, false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "## ") {
+			if inSection {
+				break
+			}
+			inSection = line == "## Configuration"
+			continue
+		}
+		if !inSection {
+			continue
+		}
+		if !strings.HasPrefix(line, "|") {
+			if inTable {
+				break // the first table of the section only
+			}
+			continue
+		}
+		cells := strings.Split(line, "|")
+		require.GreaterOrEqual(t, len(cells), 6, "configuration table row %q", line)
+		cells = cells[1 : len(cells)-1]
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if !inTable {
+			inTable, header = true, true
+			require.Equal(t, []string{"variable", "default", "read by", "meaning"}, cells[:4], "configuration table header")
+			continue
+		}
+		if header { // the |---|---| line
+			header = false
+			continue
+		}
+		name := strings.Trim(cells[0], "`")
+		_, dup := rows[name]
+		require.False(t, dup, "the configuration table lists %s twice", name)
+		rows[name] = readmeVariable{
+			def:     strings.Trim(cells[1], "`"),
+			readBy:  cells[2],
+			meaning: strings.Join(cells[3:], "|"),
+		}
+	}
+	require.NoError(t, sc.Err())
+	require.NotEmpty(t, rows, "README.md has no configuration table under ## Configuration")
+	return rows
+}
+
+// envDefaults maps the envconfig names of the pieces' fields to their default tags.
+func envDefaults(pieces []any) map[string]string {
+	defaults := map[string]string{}
+	for _, p := range pieces {
+		typ := reflect.TypeOf(p)
+		for i := range typ.NumField() {
+			if name := typ.Field(i).Tag.Get("envconfig"); name != "" {
+				defaults[name] = typ.Field(i).Tag.Get("default")
+			}
+		}
+	}
+	return defaults
+}
+
+func TestREADMEConfigurationTableMatchesTheBinaries(t *testing.T) {
+	api, worker := envNames(apiPieces), envNames(workerPieces)
+	defaults := envDefaults(append(slices.Clone(apiPieces), workerPieces...))
+
+	// CACHE_REDIS_URL is declared in config.Redis, which both binaries embed, but only the api
+	// has a cache: the worker reads QueueURL (QUEUE_REDIS_URL or REDIS_URL) alone, so the README
+	// rightly says "api". The one variable whose embedding overstates who reads it.
+	readByOverride := map[string]string{"CACHE_REDIS_URL": "api"}
+
+	rows := readmeConfiguration(t)
+	for name := range defaults {
+		want := readByOverride[name]
+		switch {
+		case want != "":
+		case api[name] && worker[name]:
+			want = "api and worker"
+		case api[name]:
+			want = "api"
+		default:
+			want = "worker"
+		}
+		row, ok := rows[name]
+		if !assert.True(t, ok, "README configuration table lacks %s (read by %s)", name, want) {
+			continue
+		}
+		require.Equal(t, defaults[name], row.def, "README default of %s", name)
+		require.Equal(t, want, row.readBy, "README 'read by' of %s", name)
+		require.NotEmpty(t, row.meaning, "README meaning of %s", name)
+	}
+	for name := range rows {
+		_, ok := defaults[name]
+		require.True(t, ok, "README configuration table lists %s, which neither binary reads", name)
+	}
+	for name := range readByOverride {
+		require.True(t, api[name] && worker[name],
+			"%s is no longer in a piece both binaries embed; drop its override", name)
+	}
+}
