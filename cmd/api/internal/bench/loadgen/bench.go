@@ -90,10 +90,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	// A secret for this run only: the access tokens it signs die with the processes. The admin
 	// token outlives the run, so the counters can still be read at its end.
 	jwtSecret := "JWT_SECRET=" + randomToken() + randomToken()
-	// The apis run side by side, so neither opens the metrics listener (METRICS_ADDR empty).
-	cached, err := startServer(ctx, procs, "api (hot cache)", bin, func(addr string) ([]string, []string) {
-		return []string{"serve"}, benchkit.ChildEnv("HTTP_ADDR="+addr, "METRICS_ADDR=", "CACHE_ENABLED=true", "CACHE_NAMESPACE="+namespace, jwtSecret, "JWT_TTL=24h")
-	})
+	cached, err := startAPI(ctx, procs, "api (hot cache)", bin, "CACHE_ENABLED=true", "CACHE_NAMESPACE="+namespace, jwtSecret, "JWT_TTL=24h")
 	if err != nil {
 		return err
 	}
@@ -112,9 +109,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	uncached, err := startServer(ctx, procs, "api (no cache)", bin, func(addr string) ([]string, []string) {
-		return []string{"serve"}, benchkit.ChildEnv("HTTP_ADDR="+addr, "METRICS_ADDR=", "CACHE_ENABLED=false", jwtSecret)
-	})
+	uncached, err := startAPI(ctx, procs, "api (no cache)", bin, "CACHE_ENABLED=false", jwtSecret)
 	if err != nil {
 		return err
 	}
@@ -157,7 +152,11 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	cacheStats := func() (cacheCounters, error) {
 		return examQuestionStats(ctx, client, cached.addr, adminToken)
 	}
-	cacheUse, err := measureRounds(ctx, o, targets, load{paths: paths, sizes: sizes, conns: o.conns}, cacheStats, progress)
+	// The check is read while the hot-cache api still runs, right after its last measured run,
+	// and printed after the report.
+	var check bytes.Buffer
+	lastHot := func() { metricsCheck(ctx, &check, cached) }
+	cacheUse, err := measureRounds(ctx, o, targets, load{paths: paths, sizes: sizes, conns: o.conns}, cacheStats, lastHot, progress)
 	if err != nil {
 		return err
 	}
@@ -176,6 +175,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		notes:      notes,
 	}
 	r.printText(stdout)
+	fmt.Fprintln(stdout)
+	_, _ = check.WriteTo(stdout)
 	if o.markdown != "" {
 		if err := os.WriteFile(o.markdown, r.markdown(), 0o644); err != nil {
 			return fmt.Errorf("-markdown: %w", err)
@@ -195,8 +196,9 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 // measureRounds measures every target in every round. Each round starts one target further
 // along than the one before, so that no target always runs first or right after the same
 // neighbour. It returns the cache counters of the first target, the hot-cache api, over its
-// runs.
-func measureRounds(ctx context.Context, o options, targets []*target, l load, cacheStats func() (cacheCounters, error), progress func(string, ...any)) (cacheCounters, error) {
+// runs. lastHot is called once the hot-cache api's last measured run has ended, while it
+// still runs.
+func measureRounds(ctx context.Context, o options, targets []*target, l load, cacheStats func() (cacheCounters, error), lastHot func(), progress func(string, ...any)) (cacheCounters, error) {
 	cacheUse := cacheCounters{known: true}
 	for round := range o.rounds {
 		for i := range targets {
@@ -220,6 +222,9 @@ func measureRounds(ctx context.Context, o options, targets []*target, l load, ca
 					progress("cache counters unavailable: %v", err)
 				}
 				cacheUse = cacheUse.add(after.sub(before))
+				if round == o.rounds-1 {
+					lastHot()
+				}
 			}
 			t.rounds = append(t.rounds, m)
 		}

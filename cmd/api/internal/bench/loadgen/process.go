@@ -17,10 +17,30 @@ const (
 	toolWithin = 5 * time.Minute
 )
 
-// server is a server started by loadgen, listening on addr (host:port).
+// server is a server started by loadgen, listening on addr (host:port). An api also serves
+// its /metrics on metricsAddr; the ceiling serves none, and metricsAddr is "".
 type server struct {
 	*benchkit.Process
-	addr string
+	addr        string
+	metricsAddr string
+}
+
+// startAPI starts `api serve` with the variables of env, on a free loopback port, and its
+// metrics listener on another: the apis run side by side, so none may take METRICS_ADDR's
+// default port.
+func startAPI(ctx context.Context, procs *benchkit.Group, name, bin string, env ...string) (*server, error) {
+	metricsAddr, err := benchkit.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s, err := startServer(ctx, procs, name, bin, func(addr string) ([]string, []string) {
+		return []string{"serve"}, benchkit.ChildEnv(append([]string{"HTTP_ADDR=" + addr, "METRICS_ADDR=" + metricsAddr}, env...)...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.metricsAddr = metricsAddr
+	return s, nil
 }
 
 // startServer starts a server on a free loopback port and waits until its /readyz answers.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -104,6 +105,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		{nameLibrary, senderLibrary, &r.library},
 		{nameWorker, "", &r.worker},
 	}
+	// The worker's metrics checks are printed after the report.
+	var check bytes.Buffer
 	for round := range o.rounds {
 		for i := range senders {
 			s := senders[(i+round)%len(senders)]
@@ -117,7 +120,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 				continue
 			}
 			qcfg := newQueue("r" + strconv.Itoa(round+1))
-			w, err := measureWorker(ctx, procs, worker, sk, rdb, qcfg, msgs, o)
+			fmt.Fprintf(&check, "round %d/%d: ", round+1, o.rounds)
+			w, err := measureWorker(ctx, procs, worker, sk, rdb, qcfg, msgs, o, &check)
 			if err != nil {
 				return err
 			}
@@ -144,6 +148,8 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 
 	r.printText(stdout)
+	fmt.Fprintln(stdout)
+	_, _ = check.WriteTo(stdout)
 	if o.markdown != "" {
 		if err := os.WriteFile(o.markdown, r.markdown(), 0o644); err != nil {
 			return fmt.Errorf("-markdown: %w", err)

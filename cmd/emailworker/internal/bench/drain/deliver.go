@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"time"
@@ -80,9 +81,10 @@ type workerRound struct {
 }
 
 // measureWorker queues msgs on the queue qcfg names, then starts one worker on it and
-// measures how fast it delivers them to the sink. It checks that every job completed.
+// measures how fast it delivers them to the sink. It checks that every job completed, and
+// writes the worker's metrics check to check before it stops the worker.
 func measureWorker(ctx context.Context, procs *benchkit.Group, bin string, sk *sink, rdb *redis.Client, qcfg queue.Config,
-	msgs []oesmail.Message, o options) (workerRound, error) {
+	msgs []oesmail.Message, o options, check io.Writer) (workerRound, error) {
 	var r workerRound
 	client, err := queue.New(qcfg)
 	if err != nil {
@@ -150,6 +152,7 @@ func measureWorker(ctx context.Context, procs *benchkit.Group, bin string, sk *s
 	if got := sk.delivered() - base; got != len(msgs) {
 		return r, fmt.Errorf("emailworker: the sink accepted %d messages for %d jobs", got, len(msgs))
 	}
+	metricsCheck(ctx, check, healthAddr)
 	if err := p.Stop(); err != nil {
 		return r, err
 	}

@@ -45,12 +45,16 @@ func measureRegister(ctx context.Context, procs *benchkit.Group, bin string, rdb
 	if err != nil {
 		return enqueueRun{}, err
 	}
+	metricsAddr, err := benchkit.FreeAddr()
+	if err != nil {
+		return enqueueRun{}, err
+	}
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = benchkit.ChildEnv(
 		"DATABASE_URL="+dbURL,
 		"HTTP_ADDR="+addr,
-		// No metrics listener: several apis may run at once on one machine.
-		"METRICS_ADDR=",
+		// A port of its own: several apis may run at once on one machine.
+		"METRICS_ADDR="+metricsAddr,
 		"QUEUE_PREFIX="+qcfg.QueuePrefix,
 		// A secret for this run only: no token it signs is ever used.
 		"JWT_SECRET="+randomHex(32),
