@@ -93,16 +93,10 @@ func TestREADMEConfigurationTableMatchesTheBinaries(t *testing.T) {
 	api, worker := envNames(apiPieces), envNames(workerPieces)
 	defaults := envDefaults(append(slices.Clone(apiPieces), workerPieces...))
 
-	// CACHE_REDIS_URL is declared in config.Redis, which both binaries embed, but only the api
-	// has a cache: the worker reads QueueURL (QUEUE_REDIS_URL or REDIS_URL) alone, so the README
-	// rightly says "api". The one variable whose embedding overstates who reads it.
-	readByOverride := map[string]string{"CACHE_REDIS_URL": "api"}
-
 	rows := readmeConfiguration(t)
 	for name := range defaults {
-		want := readByOverride[name]
+		var want string
 		switch {
-		case want != "":
 		case api[name] && worker[name]:
 			want = "api and worker"
 		case api[name]:
@@ -121,9 +115,5 @@ func TestREADMEConfigurationTableMatchesTheBinaries(t *testing.T) {
 	for name := range rows {
 		_, ok := defaults[name]
 		require.True(t, ok, "README configuration table lists %s, which neither binary reads", name)
-	}
-	for name := range readByOverride {
-		require.True(t, api[name] && worker[name],
-			"%s is no longer in a piece both binaries embed; drop its override", name)
 	}
 }

@@ -39,7 +39,7 @@ func openLimits(cfg Config, log *slog.Logger) (httpapi.RateLimits, func(), error
 	}
 	url := cfg.RateLimitRedisURL
 	if url == "" {
-		url = cfg.CacheURL()
+		url = cfg.CacheURL(cfg.RedisURL)
 	}
 	l, err := ratelimit.New(url, cfg.RateLimitKeyPrefix, log)
 	if err != nil {

@@ -51,7 +51,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var c *cache.Cache
 	if cfg.CacheEnabled {
 		var err error
-		c, err = cache.New(cfg.CacheURL(), cacheConfig(cfg.Cache), log)
+		c, err = cache.New(cfg.CacheURL(cfg.RedisURL), cacheConfig(cfg.Cache), log)
 		if err != nil {
 			return fmt.Errorf("CACHE_REDIS_URL/REDIS_URL: %w", err)
 		}

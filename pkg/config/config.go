@@ -40,23 +40,20 @@ func (d Database) Validate() error {
 	return nil
 }
 
-// Redis says where the cache and the queue live. One Redis serves both unless overridden: a
-// cache wants an LRU-evicting Redis, a queue a noeviction one, so production sets both.
+// Redis says where the queue lives, and the cache unless Cache overrides it. One Redis serves
+// both by default: a cache wants an LRU-evicting Redis, a queue a noeviction one, so production
+// sets QUEUE_REDIS_URL and CACHE_REDIS_URL apart.
 type Redis struct {
 	RedisURL      string `envconfig:"REDIS_URL" default:"redis://localhost:6379/0" desc:"Redis URL used by the cache and the queue unless overridden (secret: may hold a password)"`
-	CacheRedisURL string `envconfig:"CACHE_REDIS_URL" desc:"Redis URL for the cache only (an allkeys-lru Redis); overrides REDIS_URL"`
 	QueueRedisURL string `envconfig:"QUEUE_REDIS_URL" desc:"Redis URL for the email queue only (a noeviction Redis); overrides REDIS_URL"`
 }
-
-// CacheURL is the Redis URL the cache uses.
-func (r Redis) CacheURL() string { return firstNonEmpty(r.CacheRedisURL, r.RedisURL) }
 
 // QueueURL is the Redis URL the email queue uses.
 func (r Redis) QueueURL() string { return firstNonEmpty(r.QueueRedisURL, r.RedisURL) }
 
 func (r Redis) Validate() error {
 	for _, v := range []struct{ name, value string }{
-		{"REDIS_URL", r.RedisURL}, {"CACHE_REDIS_URL", r.CacheRedisURL}, {"QUEUE_REDIS_URL", r.QueueRedisURL},
+		{"REDIS_URL", r.RedisURL}, {"QUEUE_REDIS_URL", r.QueueRedisURL},
 	} {
 		if v.value == "" && v.name != "REDIS_URL" {
 			continue
@@ -68,8 +65,10 @@ func (r Redis) Validate() error {
 	return nil
 }
 
-// Cache configures the Redis-backed cache with its in-process layer.
+// Cache configures the Redis-backed cache with its in-process layer. Only the api caches, so
+// only it reads CACHE_REDIS_URL.
 type Cache struct {
+	CacheRedisURL   string        `envconfig:"CACHE_REDIS_URL" desc:"Redis URL for the cache only (an allkeys-lru Redis); overrides REDIS_URL"`
 	CacheEnabled    bool          `envconfig:"CACHE_ENABLED" default:"true" desc:"false serves every read from Postgres (for comparison and troubleshooting)"`
 	CacheNamespace  string        `envconfig:"CACHE_NAMESPACE" default:"oes:cache" desc:"prefix of every cache key; Clear touches nothing outside it"`
 	CacheDefaultTTL time.Duration `envconfig:"CACHE_DEFAULT_TTL" default:"1h" desc:"TTL of entries whose kind has no TTL of its own"`
@@ -85,7 +84,15 @@ type Cache struct {
 	TTLAllExams      time.Duration `envconfig:"CACHE_TTL_ALL_EXAMS" default:"30m" desc:"TTL of the list of published exams (lists: 30-60m)"`
 }
 
+// CacheURL is the Redis URL the cache uses: CACHE_REDIS_URL, else redisURL (REDIS_URL).
+func (c Cache) CacheURL(redisURL string) string { return firstNonEmpty(c.CacheRedisURL, redisURL) }
+
 func (c Cache) Validate() error {
+	if c.CacheRedisURL != "" {
+		if err := checkURL("CACHE_REDIS_URL", c.CacheRedisURL, "redis", "rediss", "unix"); err != nil {
+			return err
+		}
+	}
 	if c.CacheNamespace == "" {
 		return errors.New("CACHE_NAMESPACE: must not be empty")
 	}

@@ -42,7 +42,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.NoError(t, config.Load(&cfg, nil, &bytes.Buffer{}))
 
 	require.Equal(t, "postgres://localhost:5432/oes?sslmode=disable", cfg.DatabaseURL)
-	require.Equal(t, "redis://localhost:6379/0", cfg.CacheURL())
+	require.Equal(t, "redis://localhost:6379/0", cfg.CacheURL(cfg.RedisURL))
 	require.Equal(t, "redis://localhost:6379/0", cfg.QueueURL())
 	require.Equal(t, ":8080", cfg.HTTPAddr)
 	require.Equal(t, time.Hour, cfg.CacheDefaultTTL)
@@ -57,7 +57,7 @@ func TestLoadOverridesRedisPerRole(t *testing.T) {
 	t.Setenv("QUEUE_REDIS_URL", "redis://queue:6379/0")
 	var cfg testConfig
 	require.NoError(t, config.Load(&cfg, nil, &bytes.Buffer{}))
-	require.Equal(t, "redis://shared:6379/0", cfg.CacheURL())
+	require.Equal(t, "redis://shared:6379/0", cfg.CacheURL(cfg.RedisURL))
 	require.Equal(t, "redis://queue:6379/0", cfg.QueueURL())
 }
 
