@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/store"
 )
@@ -137,4 +139,35 @@ func (s *Service) enqueue(ctx context.Context, m mail.Message, id string) (strin
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
 	defer cancel()
 	return s.queue.Enqueue(ctx, m, queue.Options{Priority: EmailPriority, Attempts: EmailAttempts, ID: id})
+}
+
+// issueToken gives the account of email a new emailed token of purpose, valid for ttl, in place
+// of its earlier one. ok is false when there is nothing to send: no such account, one that
+// wants (when wants is not nil) rejects, or one deleted meanwhile; err is then nil unless email
+// is not an address at all (EINVALID) or the store failed. Callers answer the same in every
+// no-send case, so that nobody learns which addresses have accounts.
+func (s *Service) issueToken(ctx context.Context, email string, purpose store.TokenPurpose, ttl time.Duration,
+	wants func(store.Account) bool) (acc store.Account, tok emailToken, ok bool, err error) {
+	email = strings.TrimSpace(email)
+	if msg := checkEmail(email); msg != "" {
+		return acc, tok, false, oes.Invalid(oes.FieldError{Field: "email", Message: msg})
+	}
+	acc, err = s.store.GetAccountByEmail(ctx, email)
+	switch {
+	case oes.ErrorCode(err) == oes.ENOTFOUND:
+		return acc, tok, false, nil
+	case err != nil:
+		return acc, tok, false, err
+	case wants != nil && !wants(acc):
+		return acc, tok, false, nil
+	}
+	tok = newEmailToken()
+	err = s.store.ReplaceToken(ctx, acc.ID, store.NewToken{Purpose: purpose, Hash: tok.Hash, ExpiresAt: s.cfg.Now().Add(ttl)})
+	switch {
+	case oes.ErrorCode(err) == oes.ENOTFOUND: // deleted meanwhile
+		return acc, tok, false, nil
+	case err != nil:
+		return acc, tok, false, err
+	}
+	return acc, tok, true, nil
 }

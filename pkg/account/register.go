@@ -44,7 +44,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Registration,
 	if msg := checkEmail(in.Email); msg != "" {
 		fs.add("email", msg)
 	}
-	if msg := checkName(in.Name); msg != "" {
+	if msg := CheckName(in.Name); msg != "" {
 		fs.add("name", msg)
 	}
 	if msg := checkPassword(in.Password); msg != "" {
@@ -92,28 +92,9 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (oes.User, erro
 // email is not an address at all; a failure to queue is logged, not returned, since returning
 // it would reveal that the account exists.
 func (s *Service) ResendVerification(ctx context.Context, email string) error {
-	email = strings.TrimSpace(email)
-	if msg := checkEmail(email); msg != "" {
-		return oes.Invalid(oes.FieldError{Field: "email", Message: msg})
-	}
-	acc, err := s.store.GetAccountByEmail(ctx, email)
-	switch {
-	case oes.ErrorCode(err) == oes.ENOTFOUND:
-		return nil
-	case err != nil:
-		return err
-	case acc.EmailVerifiedAt != nil:
-		return nil
-	}
-
-	tok := newEmailToken()
-	err = s.store.ReplaceToken(ctx, acc.ID, store.NewToken{
-		Purpose: store.PurposeVerifyEmail, Hash: tok.Hash, ExpiresAt: s.cfg.Now().Add(s.cfg.VerifyTTL),
-	})
-	switch {
-	case oes.ErrorCode(err) == oes.ENOTFOUND: // deleted meanwhile
-		return nil
-	case err != nil:
+	acc, tok, ok, err := s.issueToken(ctx, email, store.PurposeVerifyEmail, s.cfg.VerifyTTL,
+		func(acc store.Account) bool { return acc.EmailVerifiedAt == nil })
+	if !ok {
 		return err
 	}
 	if _, err := s.sendVerification(ctx, acc.User, tok); err != nil {

@@ -3,12 +3,10 @@ package account
 import (
 	"context"
 	"log/slog"
-	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oeshq/oes/pkg/mail/templates"
-	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/store"
 )
 
@@ -17,26 +15,8 @@ import (
 // The new token replaces any earlier reset token of the account. EINVALID only when email is
 // not an address at all; a failure to queue is logged, not returned.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
-	email = strings.TrimSpace(email)
-	if msg := checkEmail(email); msg != "" {
-		return oes.Invalid(oes.FieldError{Field: "email", Message: msg})
-	}
-	acc, err := s.store.GetAccountByEmail(ctx, email)
-	switch {
-	case oes.ErrorCode(err) == oes.ENOTFOUND:
-		return nil
-	case err != nil:
-		return err
-	}
-
-	tok := newEmailToken()
-	err = s.store.ReplaceToken(ctx, acc.ID, store.NewToken{
-		Purpose: store.PurposeResetPassword, Hash: tok.Hash, ExpiresAt: s.cfg.Now().Add(s.cfg.ResetTTL),
-	})
-	switch {
-	case oes.ErrorCode(err) == oes.ENOTFOUND: // deleted meanwhile
-		return nil
-	case err != nil:
+	acc, tok, ok, err := s.issueToken(ctx, email, store.PurposeResetPassword, s.cfg.ResetTTL, nil)
+	if !ok {
 		return err
 	}
 	m, err := templates.PasswordResetEmail(acc.Email, templates.PasswordReset{

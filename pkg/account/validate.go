@@ -48,9 +48,10 @@ func checkEmail(email string) string {
 	return ""
 }
 
-// checkName reports what is wrong with a display name, or "". Control characters are refused
+// CheckName reports what is wrong with a display name, or "": the rule registration and
+// profile edits share. Control characters are refused
 // because names are written into emails.
-func checkName(name string) string {
+func CheckName(name string) string {
 	switch n := utf8.RuneCountInString(name); {
 	case strings.TrimSpace(name) == "":
 		return "is required"
@@ -63,10 +64,6 @@ func checkName(name string) string {
 	}
 	return ""
 }
-
-// CheckName reports what is wrong with a display name, or "": the rule registration applies,
-// for other services that set a name.
-func CheckName(name string) string { return checkName(name) }
 
 // checkPassword reports what is wrong with a new password, or "".
 func checkPassword(pw string) string {

@@ -35,13 +35,7 @@ type NewToken struct {
 func (s *Store) CreateUserWithToken(ctx context.Context, in NewUser, tok NewToken) (oes.User, error) {
 	var u oes.User
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		row, err := s.q.CreateUser(ctx, tx, dbsqlc.CreateUserParams{
-			Email:           in.Email,
-			Name:            in.Name,
-			PasswordHash:    in.PasswordHash,
-			Role:            in.Role,
-			EmailVerifiedAt: in.EmailVerifiedAt,
-		})
+		row, err := s.q.CreateUser(ctx, tx, in.params())
 		if err != nil {
 			return err
 		}

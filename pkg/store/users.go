@@ -27,16 +27,21 @@ type Account struct {
 	PasswordHash string
 }
 
-// CreateUser stores a new account. ECONFLICT when the email, compared case-insensitively, is
-// taken; EINVALID when the role is not one the schema knows.
-func (s *Store) CreateUser(ctx context.Context, in NewUser) (oes.User, error) {
-	row, err := s.q.CreateUser(ctx, s.pool, dbsqlc.CreateUserParams{
+// params is in as the arguments of the generated CreateUser query.
+func (in NewUser) params() dbsqlc.CreateUserParams {
+	return dbsqlc.CreateUserParams{
 		Email:           in.Email,
 		Name:            in.Name,
 		PasswordHash:    in.PasswordHash,
 		Role:            in.Role,
 		EmailVerifiedAt: in.EmailVerifiedAt,
-	})
+	}
+}
+
+// CreateUser stores a new account. ECONFLICT when the email, compared case-insensitively, is
+// taken; EINVALID when the role is not one the schema knows.
+func (s *Store) CreateUser(ctx context.Context, in NewUser) (oes.User, error) {
+	row, err := s.q.CreateUser(ctx, s.pool, in.params())
 	if err != nil {
 		return oes.User{}, translate(err, "user")
 	}
