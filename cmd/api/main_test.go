@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/queue/queuetest"
+	"github.com/oeshq/oes/pkg/testkit/nettest"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
@@ -116,7 +117,7 @@ func TestServeStartsWithTheQueueDown(t *testing.T) {
 // The metrics are served on METRICS_ADDR, and only there: scrapes carry no access token.
 func TestServeServesMetricsOnItsOwnAddress(t *testing.T) {
 	// Not parallel: it sets environment variables.
-	metricsAddr := freeAddr(t)
+	metricsAddr := nettest.FreeAddr(t)
 	t.Setenv("METRICS_ADDR", metricsAddr)
 	_, stop := startServe(t)
 	defer stop()
@@ -141,24 +142,15 @@ func TestServeServesMetricsOnItsOwnAddress(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the API's address does not serve the metrics")
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
 const testSecret = "a-secret-of-at-least-32-bytes-for-this-test"
 
 // startServe runs serve in this process on a free port until stop, which fails the test if
 // serve does not return cleanly. It returns once /readyz answers 200.
 func startServe(t *testing.T) (logs *syncBuffer, stop func()) {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := nettest.FreeAddr(t)
 	if os.Getenv("METRICS_ADDR") == "" {
-		t.Setenv("METRICS_ADDR", freeAddr(t))
+		t.Setenv("METRICS_ADDR", nettest.FreeAddr(t))
 	}
 	t.Setenv("DATABASE_URL", pgtest.URL(t))
 	t.Setenv("REDIS_URL", redistest.URL(t))

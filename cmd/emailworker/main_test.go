@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/queue/queuetest"
+	"github.com/oeshq/oes/pkg/testkit/nettest"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 	"github.com/oeshq/oes/pkg/testkit/smtptest"
 )
@@ -34,15 +34,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
 }
 
 func status(url string) int {
@@ -149,7 +140,7 @@ func TestWorkerDeliversAndLogsInTheSeedsWords(t *testing.T) {
 	cfg := queuetest.Config(t)
 	smtp := smtptest.Start(t)
 	q := queuetest.Client(t, cfg)
-	w := startWorker(t, workerEnv(cfg, smtp, freeAddr(t)))
+	w := startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
 
 	id, err := q.Enqueue(context.Background(), email(1), queue.Options{})
 	require.NoError(t, err)
@@ -181,7 +172,7 @@ func TestWorkerMetrics(t *testing.T) {
 	cfg := queuetest.Config(t)
 	smtp := smtptest.Start(t)
 	q := queuetest.Client(t, cfg)
-	addr := freeAddr(t)
+	addr := nettest.FreeAddr(t)
 	startWorker(t, workerEnv(cfg, smtp, addr))
 
 	// Refused once for now, then accepted: one retry, one delivery.
@@ -240,7 +231,7 @@ func TestSIGTERMDrainsInFlightDeliveries(t *testing.T) {
 	smtp := smtptest.Start(t)
 	q := queuetest.Client(t, cfg)
 	held, release := smtp.Hold()
-	w := startWorker(t, workerEnv(cfg, smtp, freeAddr(t)))
+	w := startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
 
 	id, err := q.Enqueue(context.Background(), email(1), queue.Options{})
 	require.NoError(t, err)
@@ -268,7 +259,7 @@ func TestSIGKILLMidSendIsDeliveredByAnotherWorker(t *testing.T) {
 	smtp := smtptest.Start(t)
 	q := queuetest.Client(t, cfg)
 	held, release := smtp.Hold()
-	first := startWorker(t, workerEnv(cfg, smtp, freeAddr(t)))
+	first := startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
 
 	id, err := q.Enqueue(context.Background(), email(1), queue.Options{})
 	require.NoError(t, err)
@@ -282,7 +273,7 @@ func TestSIGKILLMidSendIsDeliveredByAnotherWorker(t *testing.T) {
 	before := len(smtp.Messages())
 	release()
 
-	second := startWorker(t, workerEnv(cfg, smtp, freeAddr(t)))
+	second := startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
 	st := waitForState(t, q, id, queue.StateCompleted, 150*time.Second)
 	require.Equal(t, 100, st.Progress)
 	require.Contains(t, second.out.String(), "email job "+id+" completed")
@@ -300,8 +291,8 @@ func TestTwoWorkersNeverDeliverAJobTwice(t *testing.T) {
 	cfg := queuetest.Config(t)
 	smtp := smtptest.Start(t)
 	q := queuetest.Client(t, cfg)
-	startWorker(t, workerEnv(cfg, smtp, freeAddr(t)))
-	startWorker(t, workerEnv(cfg, smtp, freeAddr(t)))
+	startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
+	startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
 
 	const n = 100
 	for i := range n {
@@ -323,7 +314,7 @@ func TestTwoWorkersNeverDeliverAJobTwice(t *testing.T) {
 func TestWorkerProbesAndCleanStop(t *testing.T) {
 	srv := redistest.StartServer(t)
 	smtp := smtptest.Start(t)
-	addr := freeAddr(t)
+	addr := nettest.FreeAddr(t)
 	t.Setenv("REDIS_URL", srv.URL())
 	t.Setenv("QUEUE_PREFIX", redistest.Namespace(t))
 	t.Setenv("HEALTH_ADDR", addr)
@@ -363,7 +354,7 @@ func TestWorkerWarnsWhenTheQueueRedisMayEvict(t *testing.T) {
 	require.NoError(t, rdb.Do(context.Background(), rdb.B().ConfigSet().ParameterValue().ParameterValue("maxmemory-policy", "allkeys-lru").Build()).Error())
 	smtp := smtptest.Start(t)
 	t.Setenv("REDIS_URL", srv.URL())
-	t.Setenv("HEALTH_ADDR", freeAddr(t))
+	t.Setenv("HEALTH_ADDR", nettest.FreeAddr(t))
 	t.Setenv("SMTP_HOST", smtp.Host())
 	t.Setenv("SMTP_PORT", strconv.Itoa(smtp.Port()))
 	t.Setenv("SMTP_TLS", "none")

@@ -13,6 +13,7 @@ import (
 	"github.com/oeshq/oes/pkg/mail/templates"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/testkit/nettest"
 )
 
 type registeredBody struct {
@@ -135,7 +136,7 @@ func TestRegister(t *testing.T) {
 func TestRegisterWithTheQueueDown(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	down := queueAt(t, "redis://"+deadAddr(t)+"/0")
+	down := queueAt(t, "redis://"+nettest.FreeAddr(t)+"/0")
 	api := b.newAPI(t, b.pool, b.cache, down)
 
 	t.Run("register201NotQueued", func(t *testing.T) {

@@ -2,7 +2,7 @@ package httpapi_test
 
 import (
 	"context"
-	"net"
+
 	"strconv"
 	"testing"
 
@@ -10,17 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/testkit/nettest"
 )
-
-// deadAddr returns a 127.0.0.1 address on which nothing listens.
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
 
 type readiness struct {
 	Status   string `json:"status"`
@@ -41,7 +32,7 @@ func TestHealth(t *testing.T) {
 		require.Equal(t, readiness{"ready", "up", "up"}, decode[readiness](t, rec))
 	})
 	t.Run("readyz200WithRedisDown", func(t *testing.T) {
-		h := b.newAPI(t, b.pool, newCache(t, "redis://"+deadAddr(t)+"/0", b.ns), b.queue)
+		h := b.newAPI(t, b.pool, newCache(t, "redis://"+nettest.FreeAddr(t)+"/0", b.ns), b.queue)
 		rec := do(t, h, call{method: "GET", path: "/readyz"})
 		require.Equal(t, 200, rec.Code, "a Redis outage must not take replicas out of the load balancer")
 		require.Equal(t, readiness{"ready", "up", "down"}, decode[readiness](t, rec))
@@ -50,7 +41,7 @@ func TestHealth(t *testing.T) {
 
 func TestPostgresDown(t *testing.T) {
 	t.Parallel()
-	pool, err := pgxpool.New(context.Background(), "postgres://oes@"+deadAddr(t)+"/oes?sslmode=disable&connect_timeout=1")
+	pool, err := pgxpool.New(context.Background(), "postgres://oes@"+nettest.FreeAddr(t)+"/oes?sslmode=disable&connect_timeout=1")
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	b := setup(t)
@@ -78,7 +69,7 @@ func TestRedisDownReadsStillSucceed(t *testing.T) {
 	b := setup(t)
 	e := createExam(t, b.api, "Algebra", true)
 	createQuestion(t, b.api, e.ID, "Still here?")
-	h := b.newAPI(t, b.pool, newCache(t, "redis://"+deadAddr(t)+"/0", b.ns), b.queue)
+	h := b.newAPI(t, b.pool, newCache(t, "redis://"+nettest.FreeAddr(t)+"/0", b.ns), b.queue)
 
 	require.Equal(t, "Still here?", getQuestions(t, h, e.ID).Questions[0].Text)
 	rec := do(t, h, call{method: "PATCH", path: "/api/v1/exams/" + itoa(e.ID), admin: true, body: map[string]any{"title": "Renamed"}})

@@ -15,6 +15,7 @@ import (
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/queue/queuetest"
+	"github.com/oeshq/oes/pkg/testkit/nettest"
 )
 
 // queueAt returns a queue client of the Redis at url, which may be down.
@@ -74,7 +75,7 @@ func TestQueueCounts(t *testing.T) {
 			http.StatusForbidden, oes.EFORBIDDEN, "")
 	})
 	t.Run("counts503QueueDown", func(t *testing.T) {
-		api := b.newAPI(t, b.pool, b.cache, queueAt(t, "redis://"+deadAddr(t)+"/0"))
+		api := b.newAPI(t, b.pool, b.cache, queueAt(t, "redis://"+nettest.FreeAddr(t)+"/0"))
 		for _, path := range []string{"/api/v1/admin/queues/email", "/api/v1/admin/queues/email/failed",
 			"/api/v1/admin/queues/email/active", "/api/v1/admin/jobs/some-job"} {
 			requireError(t, do(t, api, call{method: "GET", path: path, admin: true}), http.StatusServiceUnavailable, oes.EUNAVAILABLE, "")
