@@ -18,15 +18,24 @@ func (h attempts) caller(c *gin.Context) (attempt.Caller, bool) {
 	return attempt.Caller{UserID: id, Admin: isAdmin(c)}, ok
 }
 
-// start answers 201 with a new attempt, or 200 with the one already in progress.
-func (h attempts) start(c *gin.Context) {
+// callerAndID returns who signed in and the path's id, or answers 401 or 400 and returns false.
+func (h attempts) callerAndID(c *gin.Context) (attempt.Caller, int64, bool) {
 	who, ok := h.caller(c)
 	if !ok {
-		return
+		return who, 0, false
 	}
-	examID, err := pathID(c, "id")
+	id, err := pathID(c, "id")
 	if err != nil {
 		writeError(c, err)
+		return who, 0, false
+	}
+	return who, id, true
+}
+
+// start answers 201 with a new attempt, or 200 with the one already in progress.
+func (h attempts) start(c *gin.Context) {
+	who, examID, ok := h.callerAndID(c)
+	if !ok {
 		return
 	}
 	v, created, err := h.svc.Start(c, examID, who.UserID)
@@ -38,13 +47,8 @@ func (h attempts) start(c *gin.Context) {
 }
 
 func (h attempts) saveAnswers(c *gin.Context) {
-	who, ok := h.caller(c)
+	who, id, ok := h.callerAndID(c)
 	if !ok {
-		return
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		writeError(c, err)
 		return
 	}
 	var in attempt.AnswersInput
@@ -57,13 +61,8 @@ func (h attempts) saveAnswers(c *gin.Context) {
 }
 
 func (h attempts) submit(c *gin.Context) {
-	who, ok := h.caller(c)
+	who, id, ok := h.callerAndID(c)
 	if !ok {
-		return
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		writeError(c, err)
 		return
 	}
 	b, err := h.svc.Submit(c, id, who)
@@ -71,13 +70,8 @@ func (h attempts) submit(c *gin.Context) {
 }
 
 func (h attempts) result(c *gin.Context) {
-	who, ok := h.caller(c)
+	who, id, ok := h.callerAndID(c)
 	if !ok {
-		return
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		writeError(c, err)
 		return
 	}
 	b, err := h.svc.ResultJSON(c, id, who)
