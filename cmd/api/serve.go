@@ -126,6 +126,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Attempts:       attempt.NewService(st, c, q, log),
 		Tokens:         tokens,
 		Queue:          q,
+		Dashboard:      httpapi.NewDashboard(q),
 		Cache:          c,
 		DB:             st,
 		Profiles:       profiles,

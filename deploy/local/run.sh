@@ -8,6 +8,7 @@ bin=${1:-.local/bin}
 export LOG_FORMAT=${LOG_FORMAT:-text}
 export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
 export HEALTH_ADDR=${HEALTH_ADDR:-127.0.0.1:8081}
+export METRICS_ADDR=${METRICS_ADDR:-127.0.0.1:9090}
 mailpit_smtp=${MAILPIT_SMTP:-127.0.0.1:1025}
 mailpit_ui=${MAILPIT_UI:-127.0.0.1:8025}
 # The worker delivers to Mailpit unless pointed elsewhere.
@@ -49,6 +50,9 @@ cat >&2 <<MSG
 
   api           http://${HTTP_ADDR}/api/v1/exams   (health: /healthz, /readyz)
   emailworker   http://${HEALTH_ADDR}/readyz   (delivers to ${SMTP_HOST}:${SMTP_PORT})
+  dashboard     http://${HTTP_ADDR}/admin/queues/   (the email queue in asynqmon; sign in as the admin below)
+  api docs      http://${HTTP_ADDR}/docs
+  metrics       http://${METRICS_ADDR}/metrics (api), http://${HEALTH_ADDR}/metrics (emailworker)
   mailpit       http://${mailpit_ui}   (SMTP ${mailpit_smtp}: every email the system sends lands here)
   accounts      admin@oes.local / admin-password-1 (admin), student@oes.local / student-password-1 (student)
                 sign in:  curl -s -X POST -H 'Content-Type: application/json' \\

@@ -17,32 +17,55 @@ const (
 )
 
 const (
-	ctxRole    = "oes.role"
-	ctxUserID  = "oes.user_id"
-	ctxAuthErr = "oes.auth_error"
+	ctxRole     = "oes.role"
+	ctxUserID   = "oes.user_id"
+	ctxAuthErr  = "oes.auth_error"
+	ctxByCookie = "oes.by_cookie" // the token came in the dashboard cookie, not a header
 )
 
 // identify decides who the caller is; it is the only place that reads credentials. A caller
 // presenting a valid access token (Authorization: Bearer <JWT>) gets the user id and role the
-// token names. Anyone else is anonymous: public reads work without credentials, so a bad token
-// is not refused here but remembered, for requireAdmin to say what was wrong with it.
+// token names. Under /admin/ only, a browser's dashboard session cookie (see
+// openDashboardSession) carries the same token. Anyone else is anonymous: public reads work
+// without credentials, so a bad token is not refused here but remembered, for requireAdmin to
+// say what was wrong with it.
 func identify(tokens *auth.Tokens) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		role := roleAnonymous
-		if header := c.GetHeader("Authorization"); header != "" {
-			scheme, token, _ := strings.Cut(header, " ")
-			if !strings.EqualFold(scheme, "Bearer") || token == "" {
-				c.Set(ctxAuthErr, oes.Errorf(oes.EUNAUTHORIZED, "the Authorization header must be 'Bearer <access token>'"))
-			} else if claims, err := tokens.Parse(strings.TrimSpace(token)); err != nil {
+		token, fromCookie, err := presentedToken(c)
+		switch {
+		case err != nil:
+			c.Set(ctxAuthErr, err)
+		case token != "":
+			if claims, err := tokens.Parse(token); err != nil {
 				c.Set(ctxAuthErr, err)
 			} else {
 				role = claims.Role
 				c.Set(ctxUserID, claims.UserID)
+				c.Set(ctxByCookie, fromCookie)
 			}
 		}
 		c.Set(ctxRole, role)
 		c.Next()
 	}
+}
+
+// presentedToken returns the access token the request carries, "" for none, and whether it
+// came in the dashboard cookie. The Authorization header wins over the cookie.
+func presentedToken(c *gin.Context) (token string, fromCookie bool, err error) {
+	if header := c.GetHeader("Authorization"); header != "" {
+		scheme, token, _ := strings.Cut(header, " ")
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
+			return "", false, oes.Errorf(oes.EUNAUTHORIZED, "the Authorization header must be 'Bearer <access token>'")
+		}
+		return strings.TrimSpace(token), false, nil
+	}
+	if strings.HasPrefix(c.Request.URL.Path, sessionCookiePath+"/") {
+		if ck, err := c.Request.Cookie(sessionCookie); err == nil && ck.Value != "" {
+			return ck.Value, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 // callerID returns the signed-in caller's user id, nil for an anonymous caller.

@@ -44,6 +44,9 @@ type Deps struct {
 	TrustedProxies []string
 	// Metrics receives the request metrics (observeRequests); nil keeps none.
 	Metrics prometheus.Registerer
+	// Dashboard is the queue dashboard (NewDashboard) served to admins under DashboardPath;
+	// nil answers 404 there.
+	Dashboard http.Handler
 }
 
 // NewRouter returns the api's handler with every route registered. It panics when the
@@ -126,6 +129,8 @@ func NewRouter(d Deps) *gin.Engine {
 	admin.GET("/admin/queues/email/active", qs.active)
 	admin.GET("/admin/jobs/:id", qs.job)
 	admin.POST("/admin/jobs/:id/retry", qs.retry)
+
+	dashboard{d.Dashboard}.register(r, acc.openDashboardSession, lim.general(), lim.auth("login", true))
 	return r
 }
 

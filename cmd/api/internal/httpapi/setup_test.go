@@ -124,16 +124,17 @@ func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queu
 	}, discardLog())
 	require.NoError(t, err)
 	h := httpapi.NewRouter(httpapi.Deps{
-		Log:      discardLog(),
-		Exams:    exam.NewService(st, c, discardLog()),
-		Accounts: accounts,
-		Attempts: attempt.NewService(st, c, q, discardLog()),
-		Tokens:   testTokens,
-		Queue:    q,
-		Cache:    c,
-		DB:       st,
-		Profiles: newProfiles(t, st, c),
-		Limits:   b.limits,
+		Log:       discardLog(),
+		Exams:     exam.NewService(st, c, discardLog()),
+		Accounts:  accounts,
+		Attempts:  attempt.NewService(st, c, q, discardLog()),
+		Tokens:    testTokens,
+		Queue:     q,
+		Dashboard: httpapi.NewDashboard(q),
+		Cache:     c,
+		DB:        st,
+		Profiles:  newProfiles(t, st, c),
+		Limits:    b.limits,
 		// A test names its proxies to send X-Forwarded-For; by default none is trusted.
 		TrustedProxies: b.proxies,
 		Metrics:        b.metrics,

@@ -1,0 +1,183 @@
+package httpapi
+
+import (
+	_ "embed"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynqmon"
+
+	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/queue"
+)
+
+// Paths of the queue dashboard and of the browser sign-in in front of it.
+const (
+	DashboardPath    = "/admin/queues"
+	AdminLoginPath   = "/admin/login"
+	AdminSessionPath = "/admin/session"
+)
+
+// The dashboard session is the caller's access token in a cookie, so that a browser, which
+// cannot add an Authorization header to a page load, can open the dashboard. The cookie is
+// sent to /admin/ only, is out of reach of scripts, and only same-site requests carry it.
+const (
+	sessionCookie     = "oes_admin_session"
+	sessionCookiePath = "/admin"
+)
+
+// NewDashboard returns asynqmon, the asynq dashboard, over q's Redis, served under
+// DashboardPath. Job payloads show recipients, subject and sizes, never bodies (see
+// queue.DisplayPayload). Its actions (retry, delete, pause a lane) are the admin's to take.
+// Closing q closes its connections.
+func NewDashboard(q *queue.Client) http.Handler {
+	return asynqmon.New(asynqmon.Options{
+		RootPath:         DashboardPath,
+		RedisConnOpt:     q.ConnOpt(),
+		PayloadFormatter: asynqmon.PayloadFormatterFunc(queue.DisplayPayload),
+	})
+}
+
+// dashboard serves the queue dashboard to admins; h is nil when the api runs without one.
+type dashboard struct{ h http.Handler }
+
+func (d dashboard) register(r gin.IRoutes, login gin.HandlerFunc, limits ...gin.HandlerFunc) {
+	r.GET(AdminLoginPath, loginPage)
+	r.POST(AdminSessionPath, append(limits, login)...)
+	r.DELETE(AdminSessionPath, closeDashboardSession)
+	r.GET(DashboardPath, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, DashboardPath+"/") })
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		r.Handle(m, DashboardPath+"/*path", guardDashboard(), d.serve)
+	}
+}
+
+func (d dashboard) serve(c *gin.Context) {
+	if d.h == nil {
+		writeError(c, oes.Errorf(oes.ENOTFOUND, "this api runs without the queue dashboard"))
+		return
+	}
+	// The dashboard has buttons that delete jobs: no other site may frame it.
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("Content-Security-Policy", "frame-ancestors 'none'")
+	c.Header("Cache-Control", "no-store")
+	d.h.ServeHTTP(c.Writer, c.Request)
+}
+
+// guardDashboard lets admins through. A browser that is not signed in is sent to the sign-in
+// page; other callers get requireAdmin's 401 or 403. A request that changes something and was
+// authenticated by the cookie must come from the dashboard's own pages.
+func guardDashboard() gin.HandlerFunc {
+	refuse := requireAdmin()
+	return func(c *gin.Context) {
+		switch {
+		case c.GetString(ctxRole) == roleAdmin:
+			if c.GetBool(ctxByCookie) && !sameOrigin(c.Request) {
+				writeError(c, oes.Errorf(oes.EFORBIDDEN, "a request from another site cannot use the dashboard session"))
+				return
+			}
+			c.Next()
+		case c.GetString(ctxRole) == roleAnonymous && isPageLoad(c.Request):
+			c.Redirect(http.StatusSeeOther, AdminLoginPath)
+			c.Abort()
+		default:
+			refuse(c)
+		}
+	}
+}
+
+// isPageLoad reports whether r is a browser loading a dashboard page rather than the
+// dashboard's scripts calling its JSON API.
+func isPageLoad(r *http.Request) bool {
+	return r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, DashboardPath+"/api/")
+}
+
+// sameOrigin reports whether r may act on the cookie it carries: reads always may; a write
+// must say it comes from this origin. Browsers send Sec-Fetch-Site, or at least Origin, with
+// every cross-site write, so their absence means a client that sent the cookie on purpose.
+func sameOrigin(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		return err == nil && u.Host == r.Host
+	}
+	return true
+}
+
+// openDashboardSession signs an admin in for the dashboard: the credentials are checked as
+// POST /api/v1/auth/login checks them, and the access token goes into the session cookie,
+// which lasts as long as the token. Students are refused and get no cookie.
+func (h accounts) openDashboardSession(c *gin.Context) {
+	var in loginInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	s, err := h.svc.Login(c, in.Email, in.Password)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if s.User.Role != oes.RoleAdmin {
+		writeError(c, oes.Errorf(oes.EFORBIDDEN, "the queue dashboard is for admins only"))
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    s.Token,
+		Path:     sessionCookiePath,
+		Expires:  s.ExpiresAt,
+		MaxAge:   max(1, int(time.Until(s.ExpiresAt).Seconds())),
+		Secure:   needsSecureCookie(c.Request),
+		HttpOnly: true,
+		SameSite: http.SameSiteStrictMode,
+	})
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"expires_at": s.ExpiresAt, "dashboard": DashboardPath + "/"})
+}
+
+// closeDashboardSession signs the browser out of the dashboard by dropping its cookie.
+func closeDashboardSession(c *gin.Context) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: sessionCookie, Path: sessionCookiePath, MaxAge: -1,
+		Secure: needsSecureCookie(c.Request), HttpOnly: true, SameSite: http.SameSiteStrictMode,
+	})
+	c.Status(http.StatusNoContent)
+}
+
+// needsSecureCookie reports whether the session cookie must be HTTPS-only: always, except
+// for plain HTTP to a loopback host, the local stack, where there is no TLS to require.
+func needsSecureCookie(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+//go:embed login.html
+var loginHTML []byte
+
+// loginPage is the dashboard's sign-in form; it posts to AdminSessionPath and, once signed
+// in, opens the dashboard.
+func loginPage(c *gin.Context) {
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("Content-Security-Policy", "frame-ancestors 'none'")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", loginHTML)
+}
