@@ -76,8 +76,9 @@ func (c *Cache) startReconnect() {
 }
 
 // reconnect probes Redis with PING, backing off exponentially, until it answers or the Cache
-// is closed. The PING also re-establishes the connection, so the first call after recovery
-// does not pay for the dial.
+// is closed; a Sentinel or Cluster client that could not be built yet is built first. The
+// PING also re-establishes the connection, so the first call after recovery does not pay for
+// the dial.
 func (c *Cache) reconnect() {
 	defer c.loops.Done()
 	timer := time.NewTimer(0)
@@ -89,9 +90,13 @@ func (c *Cache) reconnect() {
 			return
 		case <-timer.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-		err := c.client.Do(ctx, c.client.B().Ping().Build()).Error()
-		cancel()
+		err := c.connect()
+		if err == nil {
+			client := c.redis()
+			ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+			err = client.Do(ctx, client.B().Ping().Build()).Error()
+			cancel()
+		}
 		if err != nil {
 			c.logError("reconnect", err)
 			continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/redis/rueidis"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/oeshq/oes/pkg/redisurl"
 )
 
 const (
@@ -21,12 +24,17 @@ const (
 	dialTimeout = time.Second
 	ioTimeout   = time.Second
 
-	// PipelineMultiplex -1 makes rueidis open a single pipelined connection, so it keeps a
-	// single local cache (rueidis sizes one per connection) that gets all of LocalCacheBytes.
-	// Cached reads and writes then share the connection, which is what lets a write wait for
-	// its own invalidation (see doWrite); rueidis pipelines concurrent calls on it.
+	// PipelineMultiplex -1 makes rueidis open a single pipelined connection per Redis server,
+	// so it keeps a single local cache (rueidis sizes one per connection) that gets all of
+	// LocalCacheBytes. Cached reads and writes then share the connection, which is what lets a
+	// write wait for its own invalidation (see doWrite); rueidis pipelines concurrent calls on
+	// it. On a Cluster there is one such connection per node (see Config.LocalCacheBytes).
 	pipelineMultiplex = -1
-	connections       = 1
+
+	// sentinelRefresh is how often the sentinels are asked for the master besides listening
+	// to their +switch-master announcements: a single missed announcement would otherwise
+	// leave the Cache on a demoted master, serving and tracking stale entries.
+	sentinelRefresh = 5 * time.Second
 
 	// genLocalTTL bounds how long the generation is kept locally. Redis invalidates the local
 	// copy as soon as the generation changes; the bound only limits the damage of a lost
@@ -44,7 +52,11 @@ var errClosed = errors.New("cache is closed")
 // memory that Redis keeps coherent (see the package documentation). It is safe for concurrent
 // use. Every method degrades to "not cached" while Redis is unreachable and recovers by itself.
 type Cache struct {
-	client  rueidis.Client
+	// client is nil until rueidis has reached Redis once: a Sentinel or Cluster client cannot
+	// be built without it (see New). It never changes after it is set.
+	client  atomic.Pointer[rueidis.Client]
+	opt     rueidis.ClientOption
+	cluster bool // see doWrite
 	log     *slog.Logger
 	cfg     Config
 	ttl     [kindCount]time.Duration
@@ -66,38 +78,39 @@ type Cache struct {
 	loops  sync.WaitGroup
 }
 
-// New returns a Cache that stores its entries in the Redis at redisURL
-// (redis://[user:password@]host:port/db, rediss:// for TLS, or unix://). It fails only for a
-// malformed URL or Config; if Redis cannot be reached, New logs that, returns a working Cache
-// that caches nothing, and keeps trying to connect in the background. log may be nil.
-// The caller must Close the Cache.
+// New returns a Cache that stores its entries in the Redis at redisURL:
+//
+//	redis://[[user]:password@]host:port[/db]       one server (rediss:// for TLS, or unix://)
+//	redis-sentinel://[[user]:password@]host1:26379[,host2:26379...][/db]?master=<name>[&sentinel_password=<p>]
+//	redis-cluster://[[user]:password@]host1:6379[,host2:6379...]
+//
+// The Sentinel form names the sentinels; the password is the master's, sentinel_password the
+// sentinels' own if they need one. The Cluster form names some or all nodes; the others are
+// discovered. New fails only for a malformed URL or Config; if Redis cannot be reached, New
+// logs that, returns a working Cache that caches nothing, and keeps trying to connect in the
+// background. log may be nil. The caller must Close the Cache.
 func New(redisURL string, cfg Config, log *slog.Logger) (*Cache, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
 		return nil, err
 	}
-	opt, err := clientOption(redisURL, cfg)
+	opt, cluster, err := clientOption(redisURL, cfg)
 	if err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// With ForceSingleClient, NewClient returns a usable client together with the dial error
-	// when Redis is down; later calls dial again.
-	client, err := rueidis.NewClient(opt)
-	if client == nil {
-		return nil, fmt.Errorf("cache: %w", err)
-	}
 	c := &Cache{
-		client: client,
-		log:    log,
-		cfg:    cfg,
-		ttl:    cfg.ttlTable(),
-		genKey: cfg.Namespace + ":gen",
-		done:   make(chan struct{}),
+		opt:     opt,
+		cluster: cluster,
+		log:     log,
+		cfg:     cfg,
+		ttl:     cfg.ttlTable(),
+		genKey:  cfg.Namespace + ":gen",
+		done:    make(chan struct{}),
 	}
-	if err != nil {
+	if err := c.connect(); err != nil {
 		c.logError("connect", err)
 		c.startReconnect()
 	} else {
@@ -106,27 +119,64 @@ func New(redisURL string, cfg Config, log *slog.Logger) (*Cache, error) {
 	return c, nil
 }
 
-func clientOption(redisURL string, cfg Config) (rueidis.ClientOption, error) {
-	opt, err := rueidis.ParseURL(redisURL)
+// connect builds the rueidis client unless it exists. With ForceSingleClient, NewClient
+// returns a usable client together with the dial error when Redis is down, and later calls
+// dial again. The Sentinel and Cluster clients need a first answer to learn the topology, so
+// they are not built until Redis answers; until then the Cache has no client and is down.
+func (c *Cache) connect() error {
+	if c.redis() != nil {
+		return nil
+	}
+	client, err := rueidis.NewClient(c.opt)
+	if client != nil {
+		c.client.Store(&client)
+	}
+	return err
+}
+
+// redis returns the rueidis client, or nil until connect has built it; ready succeeds only
+// after that, so the calls it guards need not check.
+func (c *Cache) redis() rueidis.Client {
+	if p := c.client.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// clientOption turns redisURL into rueidis options and reports whether it names a Cluster.
+func clientOption(redisURL string, cfg Config) (rueidis.ClientOption, bool, error) {
+	u, err := redisurl.Parse("cache: invalid redis URL", redisURL)
 	if err != nil {
-		// A *url.Error repeats the URL, password included; keep only the reason.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
+		return rueidis.ClientOption{}, false, err
+	}
+	var opt rueidis.ClientOption
+	switch u.Mode {
+	case redisurl.Sentinel:
+		opt = rueidis.ClientOption{
+			InitAddress: u.Addrs,
+			Username:    u.Username,
+			Password:    u.Password,
+			SelectDB:    u.DB,
+			Sentinel: rueidis.SentinelOption{
+				MasterSet:               u.MasterName,
+				Password:                u.SentinelPassword,
+				ClientName:              "oes-cache",
+				Dialer:                  net.Dialer{Timeout: dialTimeout, KeepAlive: ioTimeout},
+				TopologyRefreshInterval: sentinelRefresh,
+			},
 		}
-		return opt, fmt.Errorf("cache: invalid redis URL: %w", err)
+	case redisurl.Cluster:
+		// Not ForceSingleClient: the cluster client keeps a connection per node and routes
+		// each key to the node that owns its slot.
+		opt = rueidis.ClientOption{InitAddress: u.Addrs, Username: u.Username, Password: u.Password}
+	default:
+		if opt, err = standaloneOption(redisURL); err != nil {
+			return opt, false, err
+		}
+		opt.ForceSingleClient = true
 	}
-	switch {
-	case opt.Sentinel.MasterSet != "":
-		return opt, errors.New("cache: invalid redis URL: sentinel (master_set) is not supported")
-	case len(opt.InitAddress) != 1:
-		return opt, errors.New("cache: invalid redis URL: exactly one address is supported")
-	case opt.AlwaysRESP2:
-		return opt, errors.New("cache: invalid redis URL: protocol=2 cannot track keys; the cache needs RESP3")
-	}
-	opt.ForceSingleClient = true
 	opt.PipelineMultiplex = pipelineMultiplex
-	opt.CacheSizeEachConn = int(cfg.LocalCacheBytes / connections)
+	opt.CacheSizeEachConn = int(cfg.LocalCacheBytes)
 	// A failed call is answered by the loader instead; retrying would only hold the request.
 	opt.DisableRetry = true
 	if opt.Dialer.Timeout == 0 {
@@ -138,6 +188,28 @@ func clientOption(redisURL string, cfg Config) (rueidis.ClientOption, error) {
 	}
 	if opt.ClientName == "" {
 		opt.ClientName = "oes-cache"
+	}
+	return opt, u.Mode == redisurl.Cluster, nil
+}
+
+// standaloneOption parses a single-server URL with rueidis's own parser.
+func standaloneOption(redisURL string) (rueidis.ClientOption, error) {
+	opt, err := rueidis.ParseURL(redisURL)
+	if err != nil {
+		// A *url.Error repeats the URL, password included; keep only the reason.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return opt, fmt.Errorf("cache: invalid redis URL: %w", err)
+	}
+	switch {
+	case opt.Sentinel.MasterSet != "":
+		return opt, errors.New("cache: invalid redis URL: for Sentinel use redis-sentinel://host1:26379,host2:26379?master=<name>, not master_set")
+	case len(opt.InitAddress) != 1:
+		return opt, errors.New("cache: invalid redis URL: a redis:// URL names one server; use redis-sentinel:// or redis-cluster:// for several")
+	case opt.AlwaysRESP2:
+		return opt, errors.New("cache: invalid redis URL: protocol=2 cannot track keys; the cache needs RESP3")
 	}
 	return opt, nil
 }
@@ -155,15 +227,21 @@ func (c *Cache) Close() {
 	close(c.done)
 	c.mu.Unlock()
 	c.loops.Wait()
-	c.client.Close()
+	if client := c.redis(); client != nil {
+		client.Close()
+	}
 }
 
 // Ping asks Redis for a PONG, waiting at most ioTimeout, and returns nil when it answers.
 // It is meant for readiness reports and is not counted in Stats.
 func (c *Cache) Ping(ctx context.Context) error {
+	client := c.redis()
+	if client == nil {
+		return fmt.Errorf("cache: ping redis: %w", ErrUnavailable)
+	}
 	ctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	defer cancel()
-	if err := c.client.Do(ctx, c.client.B().Ping().Build()).Error(); err != nil {
+	if err := client.Do(ctx, client.B().Ping().Build()).Error(); err != nil {
 		return fmt.Errorf("cache: ping redis: %w", err)
 	}
 	return nil
@@ -234,11 +312,23 @@ func (c *Cache) DeleteMany(ctx context.Context, keys ...Key) error {
 	if err != nil {
 		return c.fail(ctx, "delete", err, kinds...)
 	}
+	client := c.redis()
 	rkeys := make([]string, len(keys))
 	for i, k := range keys {
 		rkeys[i] = redisKey(prefix, k)
 	}
-	if err := c.doWrite(ctx, c.client.B().Del().Key(rkeys...).Build()); err != nil {
+	if !c.cluster {
+		err = c.doWrite(ctx, client.B().Del().Key(rkeys...).Build())
+	} else {
+		// The keys hash to different slots, which a Cluster refuses in one DEL: one DEL per
+		// key, all in one round trip per node.
+		dels := make([]rueidis.Completed, len(rkeys))
+		for i, k := range rkeys {
+			dels[i] = client.B().Del().Key(k).Build()
+		}
+		err = c.doWrite(ctx, dels...)
+	}
+	if err != nil {
 		return c.fail(ctx, "delete", err, kinds...)
 	}
 	return nil
@@ -251,7 +341,8 @@ func (c *Cache) Clear(ctx context.Context) error {
 	if err := c.ready(); err != nil {
 		return c.fail(ctx, "clear", err)
 	}
-	if err := c.doWrite(ctx, c.client.B().Incr().Key(c.genKey).Build()); err != nil {
+	client := c.redis()
+	if err := c.doWrite(ctx, client.B().Incr().Key(c.genKey).Build()); err != nil {
 		return c.fail(ctx, "clear", err)
 	}
 	return nil
@@ -270,7 +361,8 @@ func (c *Cache) read(ctx context.Context, key Key) (e entry, found, local bool, 
 	if err != nil {
 		return entry{}, false, false, c.fail(ctx, "get", err, key.kind)
 	}
-	res := c.client.DoCache(ctx, c.client.B().Get().Key(redisKey(prefix, key)).Cache(), c.ttl[key.kind])
+	client := c.redis()
+	res := client.DoCache(ctx, client.B().Get().Key(redisKey(prefix, key)).Cache(), c.ttl[key.kind])
 	b, err := res.AsBytes() // no copy: b aliases the cached message
 	if rueidis.IsRedisNil(err) {
 		return entry{}, false, res.IsCacheHit(), nil
@@ -294,19 +386,36 @@ func (c *Cache) store(ctx context.Context, key Key, encoded []byte, ttl time.Dur
 		return c.fail(ctx, "set", err, key.kind)
 	}
 	ttl = max(ttl, time.Millisecond) // PX counts whole milliseconds and refuses 0
-	cmd := c.client.B().Set().Key(redisKey(prefix, key)).Value(rueidis.BinaryString(encoded)).Px(ttl).Build()
+	client := c.redis()
+	cmd := client.B().Set().Key(redisKey(prefix, key)).Value(rueidis.BinaryString(encoded)).Px(ttl).Build()
 	if err := c.doWrite(ctx, cmd); err != nil {
 		return c.fail(ctx, "set", err, key.kind)
 	}
 	return nil
 }
 
-// doWrite sends a write followed by a PING on the connection that serves the cached reads.
-// Redis sends this connection the invalidation caused by the write before the PING's reply,
-// and rueidis applies messages in order, so when doWrite returns the local copy is gone: a
-// read right after a write in the same process never sees the old value.
-func (c *Cache) doWrite(ctx context.Context, cmd rueidis.Completed) error {
-	for _, r := range c.client.DoMulti(ctx, cmd, c.client.B().Ping().Build()) {
+// doWrite sends writes, each followed by a read, on the connections that serve the cached
+// reads. Redis sends a connection the invalidation caused by a write before the reply to the
+// connection's next command, and rueidis applies messages in order, so when doWrite returns
+// the local copy is gone: a read right after a write in the same process never sees the old
+// value.
+//
+// On a single server (or a Sentinel's master) the follow-up is one PING on the one connection.
+// On a Cluster a PING goes to an arbitrary node, so each write is followed by an EXISTS of its
+// own key, which rueidis routes to the node that took the write, over the same connection.
+// EXISTS is not tracked (rueidis tracks only the reads it caches), so it adds no entry.
+func (c *Cache) doWrite(ctx context.Context, writes ...rueidis.Completed) error {
+	client := c.redis()
+	cmds := make([]rueidis.Completed, 0, 2*len(writes))
+	if !c.cluster {
+		cmds = append(append(cmds, writes...), client.B().Ping().Build())
+	} else {
+		for _, w := range writes {
+			key := w.Commands()[1] // SET, DEL and INCR all name their key first
+			cmds = append(cmds, w, client.B().Exists().Key(key).Build())
+		}
+	}
+	for _, r := range client.DoMulti(ctx, cmds...) {
 		if err := r.Error(); err != nil {
 			return err
 		}

@@ -28,6 +28,7 @@ type testBundle struct {
 
 type setupOpts struct {
 	url    string              // default: the shared test Redis
+	rawURL string              // the Redis the plain client looks at; default url
 	config func(*cache.Config) // changes to the default Config
 }
 
@@ -44,7 +45,10 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 	}
 	b := &testBundle{cfg: cfg, url: opts.url, log: &logBuffer{}}
 	b.cache = b.open(t)
-	b.raw = redistest.Client(t, opts.url)
+	if opts.rawURL == "" {
+		opts.rawURL = opts.url
+	}
+	b.raw = redistest.Client(t, opts.rawURL)
 	return b
 }
 

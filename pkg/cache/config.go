@@ -19,8 +19,13 @@ type Config struct {
 	TTL map[Kind]time.Duration
 	// NotFoundTTL is how long GetOrSet remembers that a loader reported "not found". Default 5s.
 	NotFoundTTL time.Duration
-	// LocalCacheBytes bounds the in-process copy of Redis entries, in bytes, for the whole
-	// Cache. Default 64 MiB.
+	// LocalCacheBytes bounds the in-process copy of Redis entries, in bytes. On a single Redis
+	// or a Sentinel's master it bounds the whole Cache, which has one connection. On a Cluster
+	// rueidis keeps one connection, and one local cache, per node, and each gets this bound:
+	// the process may hold up to LocalCacheBytes times the number of masters. Dividing it
+	// instead would need the node count, which is unknown until the Cluster answers and
+	// changes when it is resharded; since keys hash evenly over the slots, set it to the
+	// memory budget divided by the number of masters. Default 64 MiB.
 	LocalCacheBytes int64
 	// ErrorLogInterval is the shortest time between two log lines about Redis errors; the
 	// errors in between are only counted. Default 30s.

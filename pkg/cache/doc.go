@@ -17,6 +17,30 @@
 // write's invalidation to its own connection before the PING's reply, so a read that follows
 // a write in the same process sees the write.
 //
+// # Topologies
+//
+// New takes one of three URLs:
+//
+//	redis://[[user]:password@]host:6379[/db]   (rediss:// for TLS, unix:// for a socket)
+//	redis-sentinel://[[user]:password@]host1:26379[,host2:26379...][/db]?master=<name>
+//	redis-cluster://[[user]:password@]host1:6379[,host2:6379...]
+//
+// With Sentinel the Cache asks the sentinels for the master (the password is the master's; a
+// sentinel_password parameter authenticates to the sentinels), follows their +switch-master
+// announcements and asks again every 5 seconds in case one was missed. A failover drops the
+// connection and with it the local copies; calls fail until the new master answers, then the
+// Cache recovers as from any outage.
+//
+// With Cluster rueidis keeps one connection per node and sends each key to the node that owns
+// its slot; each connection has its own local cache and its own Config.LocalCacheBytes bound.
+// A PING would go to an arbitrary node, so a write is followed by an EXISTS of its own key
+// instead, which travels the write's connection; DeleteMany sends one DEL per key, as the keys
+// hash to different slots. Clear needs no multi-key command: it increments the single
+// generation key, whose node tells every process, and entries on any node become unreachable.
+//
+// Sentinel and Cluster clients learn the topology from a first answer, so when Redis is down
+// at start New builds the client later, from the background probe.
+//
 // # Keys
 //
 // An entry of Key k lives at

@@ -16,7 +16,8 @@ type genPrefix struct {
 // DoCache, so it normally comes from process memory, and Clear's INCR invalidates it in every
 // process. A missing generation key is generation 0.
 func (c *Cache) keyPrefix(ctx context.Context) (string, error) {
-	gen, err := c.client.DoCache(ctx, c.client.B().Get().Key(c.genKey).Cache(), genLocalTTL).ToString()
+	client := c.redis()
+	gen, err := client.DoCache(ctx, client.B().Get().Key(c.genKey).Cache(), genLocalTTL).ToString()
 	if rueidis.IsRedisNil(err) {
 		gen, err = "0", nil
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/oeshq/oes/pkg/redisurl"
 )
 
 // ErrHelp is returned by Load when the arguments asked for help; the usage is already printed.
@@ -58,7 +60,13 @@ func (r Redis) Validate() error {
 		if v.value == "" && v.name != "REDIS_URL" {
 			continue
 		}
-		if err := checkURL(v.name, v.value, "redis", "rediss", "unix"); err != nil {
+		// REDIS_URL feeds the queue too (the worker never reads CACHE_REDIS_URL), and the queue
+		// cannot use a Cluster; see queue.Config.RedisURL.
+		if strings.HasPrefix(v.value, redisurl.SchemeCluster+"://") {
+			return fmt.Errorf("%s: the email queue cannot use a Redis Cluster (asynq keeps a queue on one node and its bookkeeping in one keyspace); "+
+				"point %s at a standalone (redis://) or Sentinel (redis-sentinel://) Redis, and a Cluster at CACHE_REDIS_URL only", v.name, v.name)
+		}
+		if err := checkRedisURL(v.name, v.value, "redis", "rediss", "unix", redisurl.SchemeSentinel); err != nil {
 			return err
 		}
 	}
@@ -89,7 +97,7 @@ func (c Cache) CacheURL(redisURL string) string { return firstNonEmpty(c.CacheRe
 
 func (c Cache) Validate() error {
 	if c.CacheRedisURL != "" {
-		if err := checkURL("CACHE_REDIS_URL", c.CacheRedisURL, "redis", "rediss", "unix"); err != nil {
+		if err := checkRedisURL("CACHE_REDIS_URL", c.CacheRedisURL, "redis", "rediss", "unix", redisurl.SchemeSentinel, redisurl.SchemeCluster); err != nil {
 			return err
 		}
 	}
@@ -203,6 +211,18 @@ func checkURL(name, value string, schemes ...string) error {
 		return fmt.Errorf("%s: scheme must be one of %s, got %q", name, strings.Join(schemes, ", "), u.Scheme)
 	}
 	return nil
+}
+
+// checkRedisURL checks the scheme, and the whole syntax of the Sentinel and Cluster forms,
+// which the clients would otherwise report only when the binary connects.
+func checkRedisURL(name, value string, schemes ...string) error {
+	scheme, _, _ := strings.Cut(value, "://")
+	if (scheme == redisurl.SchemeSentinel || scheme == redisurl.SchemeCluster) && slices.Contains(schemes, scheme) {
+		// Not url.Parse: it refuses a list of IPv6 addresses that redisurl accepts.
+		_, err := redisurl.Parse(name, value)
+		return err
+	}
+	return checkURL(name, value, schemes...)
 }
 
 func firstNonEmpty(s ...string) string {

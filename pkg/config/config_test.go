@@ -119,3 +119,77 @@ func TestByteSizeDecode(t *testing.T) {
 	require.Error(t, b.Decode("-1"))
 	require.Error(t, b.Decode("1TB"))
 }
+
+func TestLoadAcceptsSentinelAndClusterWhereTheyWork(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		"sentinel everywhere": {
+			"REDIS_URL":       "redis-sentinel://:pw@s1:26379,s2:26379/0?master=main",
+			"QUEUE_REDIS_URL": "redis-sentinel://s1,s2?master=queue&sentinel_password=sp",
+			"CACHE_REDIS_URL": "redis-sentinel://[::1]:26379,[::1]:26380?master=cache",
+		},
+		"cluster for the cache": {
+			"REDIS_URL":       "redis://queue:6379/0",
+			"CACHE_REDIS_URL": "redis-cluster://:pw@n1:6379,n2:6379,n3:6379",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range env {
+				t.Setenv(k, v)
+			}
+			var cfg testConfig
+			require.NoError(t, config.Load(&cfg, nil, &bytes.Buffer{}))
+			require.Equal(t, firstSet(env["QUEUE_REDIS_URL"], env["REDIS_URL"]), cfg.QueueURL())
+			require.Equal(t, firstSet(env["CACHE_REDIS_URL"], env["REDIS_URL"]), cfg.CacheURL(cfg.RedisURL))
+		})
+	}
+}
+
+func firstSet(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// The queue cannot run on a Cluster; the error says so and what to do, for either variable
+// that reaches the queue.
+func TestLoadRefusesClusterForTheQueue(t *testing.T) {
+	for _, key := range []string{"REDIS_URL", "QUEUE_REDIS_URL"} {
+		t.Run(key, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv(key, "redis-cluster://:hunter2@n1:6379,n2:6379")
+			var cfg testConfig
+			err := config.Load(&cfg, nil, &bytes.Buffer{})
+			require.Error(t, err)
+			msg := err.Error()
+			require.True(t, strings.HasPrefix(msg, key+":"), msg)
+			require.Contains(t, msg, "queue cannot use a Redis Cluster")
+			require.Contains(t, msg, "redis-sentinel://")
+			require.Contains(t, msg, "CACHE_REDIS_URL")
+			require.NotContains(t, msg, "hunter2")
+		})
+	}
+}
+
+func TestLoadRejectsMalformedSentinelAndClusterURLs(t *testing.T) {
+	for name, tt := range map[string]struct{ key, value, want string }{
+		"sentinel without master": {"QUEUE_REDIS_URL", "redis-sentinel://:hunter2@s1:26379", "?master=<name>"},
+		"sentinel bad port":       {"CACHE_REDIS_URL", "redis-sentinel://:hunter2@s1:0?master=m", "invalid port"},
+		"cluster with a database": {"CACHE_REDIS_URL", "redis-cluster://:hunter2@n1:6379/3", "database 0 only"},
+		"cluster with parameters": {"CACHE_REDIS_URL", "redis-cluster://:hunter2@n1?master=m", "no query parameters"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv(tt.key, tt.value)
+			var cfg testConfig
+			err := config.Load(&cfg, nil, &bytes.Buffer{})
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.key)
+			require.Contains(t, err.Error(), tt.want)
+			require.NotContains(t, err.Error(), "hunter2")
+		})
+	}
+}

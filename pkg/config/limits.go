@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/oeshq/oes/pkg/redisurl"
 )
 
 // RateLimit configures the api's abuse limits: small ones on the account endpoints that send
@@ -32,7 +34,7 @@ func (r RateLimit) Validate() error {
 		}
 	}
 	if r.RateLimitRedisURL != "" {
-		if err := checkURL("RATE_LIMIT_REDIS_URL", r.RateLimitRedisURL, "redis", "rediss", "unix"); err != nil {
+		if err := checkRedisURL("RATE_LIMIT_REDIS_URL", r.RateLimitRedisURL, "redis", "rediss", "unix", redisurl.SchemeSentinel, redisurl.SchemeCluster); err != nil {
 			return err
 		}
 	}

@@ -10,15 +10,22 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/oeshq/oes/pkg/redisurl"
 )
 
 // Config says where the queue lives and how its jobs are kept and retried. Zero fields take the
 // default named on each; DefaultConfig returns a Config with every default filled in. The api
 // needs RedisURL, QueuePrefix, Retention and Timeout; the worker needs all of it.
 type Config struct {
-	// RedisURL is the queue's Redis, redis://[user:password@]host:port/db or rediss:// for TLS.
-	// It should be a Redis that never evicts keys (maxmemory-policy noeviction): an evicted key
-	// is a lost email. Default redis://localhost:6379/0.
+	// RedisURL is the queue's Redis: redis://[user:password@]host:port/db, rediss:// for TLS,
+	// or a master watched by Redis Sentinel,
+	// redis-sentinel://[user:password@]host1:26379[,host2:26379...][/db]?master=<name> (the
+	// password is the master's; add sentinel_password=<p> if the sentinels want one). A Redis
+	// Cluster (redis-cluster://) is refused: asynq keeps every key of a queue under one hash
+	// tag, so a queue lives on one node anyway, and its server bookkeeping expects one
+	// keyspace. It should be a Redis that never evicts keys (maxmemory-policy noeviction): an
+	// evicted key is a lost email. Default redis://localhost:6379/0.
 	RedisURL string
 	// QueuePrefix names the three asynq queues, "<prefix>:critical", "<prefix>:default" and
 	// "<prefix>:low", and the worker's delivered records, "<prefix>:delivered:<id>". Letters,
@@ -172,6 +179,30 @@ func OpenRedis(c Config) (*redis.Client, error) {
 }
 
 func openRedis(rawURL string) (*redis.Client, error) {
+	u, err := redisurl.Parse("queue: RedisURL", rawURL)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Mode {
+	case redisurl.Cluster:
+		return nil, errors.New("queue: RedisURL: the email queue cannot use a Redis Cluster (redis-cluster://): " +
+			"asynq keeps each queue on one node and its bookkeeping in one keyspace; " +
+			"set QUEUE_REDIS_URL to a standalone (redis://) or Sentinel (redis-sentinel://) Redis")
+	case redisurl.Sentinel:
+		// A failover client is a *redis.Client that asks the sentinels for the master on each
+		// dial and drops its connections when they announce a new one, so asynq, the Inspector
+		// and the delivered records follow a failover without being rebuilt.
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName:       u.MasterName,
+			SentinelAddrs:    u.Addrs,
+			SentinelPassword: u.SentinelPassword,
+			Username:         u.Username,
+			Password:         u.Password,
+			DB:               u.DB,
+			DialTimeout:      dialTimeout,
+			MaxRetries:       maxRetries,
+		}), nil
+	}
 	// url.Parse's errors quote the whole URL, password included: say only that it is invalid.
 	if _, err := url.Parse(rawURL); err != nil {
 		return nil, errors.New("queue: RedisURL is not a valid URL")
@@ -180,16 +211,22 @@ func openRedis(rawURL string) (*redis.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queue: RedisURL: %w", err)
 	}
-	// go-redis's defaults (5s to dial, 3 retries) would hold an API request for many seconds
-	// while Redis is down. The URL's dial_timeout and max_retries parameters still win.
+	// The URL's dial_timeout and max_retries parameters win over these defaults.
 	if opt.DialTimeout == 0 {
-		opt.DialTimeout = 2 * time.Second
+		opt.DialTimeout = dialTimeout
 	}
 	if opt.MaxRetries == 0 {
-		opt.MaxRetries = 1
+		opt.MaxRetries = maxRetries
 	}
 	return redis.NewClient(opt), nil
 }
+
+// go-redis's defaults (5s to dial, 3 retries) would hold an API request for many seconds while
+// Redis is down.
+const (
+	dialTimeout = 2 * time.Second
+	maxRetries  = 1
+)
 
 // DeliveredKey returns the Redis key of the worker's record that job id was delivered (see
 // package delivery): the keys of the queue are named in this package alone.

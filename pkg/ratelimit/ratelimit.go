@@ -34,6 +34,8 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/oeshq/oes/pkg/redisurl"
 )
 
 const (
@@ -47,7 +49,7 @@ const (
 
 // Limiter admits or refuses requests. It is safe for concurrent use.
 type Limiter struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	rate   *redis_rate.Limiter
 	prefix string
 	log    *slog.Logger
@@ -56,11 +58,43 @@ type Limiter struct {
 	lastLog   atomic.Int64
 }
 
-// New returns a Limiter keeping its counts in the Redis at redisURL under prefix. It does not
-// dial. log may be nil. The caller must Close it. The error never repeats the URL.
+// New returns a Limiter keeping its counts in the Redis at redisURL under prefix: a redis://,
+// rediss:// or unix:// URL, or a redis-sentinel:// or redis-cluster:// one (see
+// pkg/redisurl); a count is one key, so any topology serves. It does not dial. log may be nil.
+// The caller must Close it. The error never repeats the URL.
 func New(redisURL, prefix string, log *slog.Logger) (*Limiter, error) {
 	if prefix == "" {
 		return nil, errors.New("ratelimit: empty key prefix")
+	}
+	rdb, err := open(redisURL)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Limiter{rdb: rdb, rate: redis_rate.NewLimiter(rdb), prefix: prefix, log: log}, nil
+}
+
+// open returns a client of redisURL whose calls fail fast: a retry would only hold the
+// request, which is admitted instead.
+func open(redisURL string) (redis.UniversalClient, error) {
+	u, err := redisurl.Parse("ratelimit: Redis URL", redisURL)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Mode {
+	case redisurl.Sentinel:
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: u.MasterName, SentinelAddrs: u.Addrs, SentinelPassword: u.SentinelPassword,
+			Username: u.Username, Password: u.Password, DB: u.DB, ClientName: clientName,
+			DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout, MaxRetries: -1,
+		}), nil
+	case redisurl.Cluster:
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: u.Addrs, Username: u.Username, Password: u.Password, ClientName: clientName,
+			DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout, MaxRetries: -1,
+		}), nil
 	}
 	if _, err := url.Parse(redisURL); err != nil {
 		return nil, errors.New("ratelimit: the Redis URL is not a valid URL")
@@ -72,16 +106,14 @@ func New(redisURL, prefix string, log *slog.Logger) (*Limiter, error) {
 	opt.DialTimeout = dialTimeout
 	opt.ReadTimeout = ioTimeout
 	opt.WriteTimeout = ioTimeout
-	opt.MaxRetries = -1 // a retry would only hold the request; the request is admitted instead
+	opt.MaxRetries = -1
 	if opt.ClientName == "" {
-		opt.ClientName = "oes-ratelimit"
+		opt.ClientName = clientName
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	rdb := redis.NewClient(opt)
-	return &Limiter{rdb: rdb, rate: redis_rate.NewLimiter(rdb), prefix: prefix, log: log}, nil
+	return redis.NewClient(opt), nil
 }
+
+const clientName = "oes-ratelimit"
 
 // Close closes the connections to Redis.
 func (l *Limiter) Close() error { return l.rdb.Close() }

@@ -1,5 +1,7 @@
 // Package redistest gives tests a real Redis: the shared one named by TEST_REDIS_URL, with a
-// key namespace per test, or a private redis-server started for one test.
+// key namespace per test, or private redis-server processes started for one test: a single
+// server (StartServer), a master with a replica and a sentinel (StartSentinel), or a
+// three-master Cluster (StartCluster).
 package redistest
 
 import (

@@ -61,3 +61,38 @@ func TestServerStopsAndStartsOnSamePort(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing is persisted across a restart")
 }
+
+func TestSentinelNamesTheMasterAndItAcceptsWrites(t *testing.T) {
+	t.Parallel()
+	s := redistest.StartSentinel(t)
+	ctx := t.Context()
+	addr, err := s.MasterAddr(ctx)
+	require.NoError(t, err)
+	require.Equal(t, s.Master.Addr(), addr)
+	require.True(t, strings.HasPrefix(s.URL(), "redis-sentinel://"+s.Sentinel.Addr()+"/0?master="), s.URL())
+
+	c := redistest.Client(t, s.Master.URL())
+	require.NoError(t, c.Do(ctx, c.B().Set().Key("k").Value("v").Build()).Error())
+	r := redistest.Client(t, s.Replica.URL())
+	require.Eventually(t, func() bool {
+		v, err := r.Do(ctx, r.B().Get().Key("k").Build()).ToString()
+		return err == nil && v == "v"
+	}, 5*time.Second, 10*time.Millisecond, "the replica follows the master")
+}
+
+func TestClusterSpreadsSlotsOverThreeMasters(t *testing.T) {
+	t.Parallel()
+	c := redistest.StartCluster(t)
+	require.Len(t, c.Nodes, 3)
+	require.Equal(t, 2, strings.Count(c.URL(), ","), c.URL())
+	ctx := t.Context()
+	for _, n := range c.Nodes {
+		node := redistest.Client(t, n.URL())
+		slots, err := node.Do(ctx, node.B().ClusterCountkeysinslot().Slot(0).Build()).AsInt64()
+		require.NoError(t, err, "every node is in cluster mode")
+		require.Zero(t, slots)
+	}
+	sizes, err := c.DBSize(ctx)
+	require.NoError(t, err)
+	require.Len(t, sizes, 3)
+}

@@ -22,6 +22,11 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	// args are given to redis-server after the defaults: replication, cluster mode.
+	args []string
+	// sentinel, when set, is the configuration of a Sentinel: the server runs in sentinel
+	// mode from a file holding it (Sentinel rewrites its file, so it cannot come from flags).
+	sentinel string
 
 	mu     sync.Mutex
 	proc   *os.Process // nil while stopped
@@ -37,10 +42,18 @@ func StartServer(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("redistest: redis-server not found on PATH; install redis-server (e.g. the redis-server package): %v", err)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	return startServer(t, bin, nil, "")
+}
+
+// startServer starts a redis-server (with args, or as a Sentinel configured by sentinel) on
+// a free port, in its own directory under t.TempDir(), and stops it when the test ends.
+func startServer(t testing.TB, bin string, args []string, sentinel string) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), args: args, sentinel: sentinel}
 	t.Cleanup(s.Stop)
 	// Another process may take the free port between the probe and redis-server's bind; a
 	// new port is then tried.
+	var err error
 	for attempt := 1; ; attempt++ {
 		if s.port, err = freePort(); err != nil {
 			t.Fatalf("redistest: find a free port: %v", err)
@@ -78,6 +91,22 @@ func (s *Server) Stop() {
 	s.proc = nil
 }
 
+// Kill ends the server with SIGKILL, as a crash would, and waits until it has exited.
+// Killing a stopped server does nothing.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return
+	}
+	_ = s.proc.Kill()
+	<-s.exited
+	s.proc = nil
+}
+
+// Port returns the server's port.
+func (s *Server) Port() int { return s.port }
+
 // Start starts a stopped server again on the same port, empty, and waits until it answers.
 func (s *Server) Start() {
 	s.t.Helper()
@@ -93,14 +122,28 @@ func (s *Server) start() error {
 		return errors.New("already running")
 	}
 	logFile := filepath.Join(s.dir, "redis.log")
-	cmd := exec.Command(s.bin,
-		"--port", strconv.Itoa(s.port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", s.dir,
-		"--logfile", logFile,
-	)
+	var argv []string
+	if s.sentinel != "" {
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		// A restarted Sentinel keeps what it rewrote into its file: the master it knows now.
+		if _, err := os.Stat(conf); errors.Is(err, os.ErrNotExist) {
+			body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n%s", s.port, s.dir, logFile, s.sentinel)
+			if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+				return err
+			}
+		}
+		argv = []string{conf, "--sentinel"}
+	} else {
+		argv = append([]string{
+			"--port", strconv.Itoa(s.port),
+			"--bind", "127.0.0.1",
+			"--save", "",
+			"--appendonly", "no",
+			"--dir", s.dir,
+			"--logfile", logFile,
+		}, s.args...)
+	}
+	cmd := exec.Command(s.bin, argv...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

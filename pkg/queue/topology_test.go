@@ -1,0 +1,125 @@
+package queue_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/queue/queuetest"
+	"github.com/oeshq/oes/pkg/testkit/redistest"
+)
+
+// Through a redis-sentinel:// URL the api enqueues and reads jobs, and a worker consumes them,
+// as on a single Redis.
+func TestQueueThroughSentinel(t *testing.T) {
+	t.Parallel()
+	s := redistest.StartSentinel(t)
+	cfg := queuetest.ConfigAt(t, s.URL())
+	b := &bundle{ctx: t.Context(), cfg: cfg, client: queuetest.Client(t, cfg)}
+	require.NoError(t, b.client.Ping(b.ctx))
+
+	id := b.enqueue(t, "ada@example.com", queue.Options{Priority: 9})
+	st := b.status(t, id)
+	require.Equal(t, queue.StateWaiting, st.State)
+	require.Equal(t, cfg.QueueName(queue.LaneCritical), st.Queue)
+	require.Equal(t, queue.Counts{Waiting: 1}, b.counts(t))
+
+	// The job is on the master the sentinel names, not on some other Redis.
+	master := redistest.Client(t, s.Master.URL())
+	n, err := master.Do(b.ctx, master.B().Exists().Key("asynq:{"+st.Queue+"}:t:"+id).Build()).AsInt64()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+
+	done := make(chan string, 1)
+	queuetest.StartWorker(t, cfg, asynq.HandlerFunc(func(_ context.Context, task *asynq.Task) error {
+		done <- task.ResultWriter().TaskID()
+		return nil
+	}))
+	select {
+	case got := <-done:
+		require.Equal(t, id, got)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not run the job within 10s")
+	}
+}
+
+// When the master dies, the sentinel promotes the replica and the same Client, unchanged,
+// enqueues on the new master and still finds the jobs enqueued before.
+func TestQueueFollowsSentinelFailover(t *testing.T) {
+	t.Parallel()
+	s := redistest.StartSentinel(t)
+	cfg := queuetest.ConfigAt(t, s.URL())
+	b := &bundle{ctx: t.Context(), cfg: cfg, client: queuetest.Client(t, cfg)}
+	deadline := time.Now().Add(30 * time.Second)
+
+	before := b.enqueue(t, "ada@example.com", queue.Options{})
+	// Replication is asynchronous: kill the master only once the replica has the job, as a
+	// job acknowledged but not yet replicated is lost in any failover.
+	replica := redistest.Client(t, s.Replica.URL())
+	key := "asynq:{" + cfg.QueueName(queue.LaneDefault) + "}:t:" + before
+	require.Eventually(t, func() bool {
+		n, err := replica.Do(b.ctx, replica.B().Exists().Key(key).Build()).AsInt64()
+		return err == nil && n == 1
+	}, 5*time.Second, 10*time.Millisecond, "the replica has the job")
+
+	s.Master.Kill()
+	killed := time.Now()
+	for {
+		addr, err := s.MasterAddr(b.ctx)
+		if err == nil && addr == s.Replica.Addr() {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the sentinel did not promote the replica (master %q, %v)", addr, err)
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("the sentinel promoted the replica %v after the master was killed", time.Since(killed).Round(time.Millisecond))
+
+	// The promoted replica may take a moment to accept writes after the sentinel names it;
+	// the client is never rebuilt, so any success is the client following the failover.
+	var after string
+	for {
+		id, err := b.client.Enqueue(b.ctx, message("grace@example.com"), queue.Options{})
+		if err == nil {
+			after = id
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "enqueue after the failover: %v", err)
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Equal(t, queue.StateWaiting, b.status(t, before).State, "the job enqueued before the failover survives")
+	require.Equal(t, queue.StateWaiting, b.status(t, after).State)
+	require.Equal(t, queue.Counts{Waiting: 2}, b.counts(t))
+}
+
+// A Cluster URL is refused up front, by the api's Client and by the worker's connection,
+// with the reason and the fix, and without the password.
+func TestQueueRefusesCluster(t *testing.T) {
+	t.Parallel()
+	cfg := queue.DefaultConfig()
+	cfg.RedisURL = "redis-cluster://:hunter2@127.0.0.1:7000,127.0.0.1:7001"
+
+	c, err := queue.New(cfg)
+	require.Nil(t, c)
+	require.Error(t, err)
+	for _, want := range []string{"RedisURL", "cannot use a Redis Cluster", "QUEUE_REDIS_URL", "redis-sentinel://"} {
+		require.Contains(t, err.Error(), want)
+	}
+	require.NotContains(t, err.Error(), "hunter2")
+
+	rdb, err := queue.OpenRedis(cfg)
+	require.Nil(t, rdb)
+	require.ErrorContains(t, err, "cannot use a Redis Cluster")
+}
+
+func TestQueueRejectsMalformedSentinelURL(t *testing.T) {
+	t.Parallel()
+	cfg := queue.DefaultConfig()
+	cfg.RedisURL = "redis-sentinel://:hunter2@127.0.0.1:26379/0"
+	_, err := queue.New(cfg)
+	require.ErrorContains(t, err, "?master=<name>")
+	require.NotContains(t, err.Error(), "hunter2")
+}
