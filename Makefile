@@ -10,7 +10,8 @@ PACKAGES := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 BIN      := .local/bin
 SERVICES := deploy/local/with-services.sh
 MAILPIT  := $(BIN)/mailpit
-MAILPIT_VERSION := v1.33.1
+# Mailpit's version is pinned, with its dependencies' sums, in deploy/local/mailpit/go.mod.
+MAILPIT_MODULE := deploy/local/mailpit
 
 .DEFAULT_GOAL := help
 
@@ -24,10 +25,10 @@ build: ## build the api and emailworker binaries into .local/bin
 	go build -o $(BIN)/api ./cmd/api
 	go build -o $(BIN)/emailworker ./cmd/emailworker
 
-$(MAILPIT):
+$(MAILPIT): $(MAILPIT_MODULE)/go.mod
 	@mkdir -p $(BIN)
-	@echo "installing Mailpit $(MAILPIT_VERSION) (local mail catcher) into $(BIN)"
-	GOBIN=$(abspath $(BIN)) go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+	@echo "building Mailpit (local mail catcher) into $(BIN)"
+	cd $(MAILPIT_MODULE) && GOWORK=off go build -o $(abspath $(MAILPIT)) github.com/axllent/mailpit
 
 .PHONY: run
 run: build $(MAILPIT) ## run the whole system locally with Mailpit catching its email (Ctrl-C stops everything)
@@ -59,6 +60,7 @@ lint: ## gofmt and go vet
 tidy: ## go mod tidy in every module
 	@for m in $(MODULES); do (cd $$m && go mod tidy); done
 	@cd sql && GOWORK=off go mod tidy
+	@cd $(MAILPIT_MODULE) && GOWORK=off go mod tidy
 
 .PHONY: generate
 generate: ## regenerate the sqlc code in db/dbsqlc from sql/ and db/migrations
@@ -68,6 +70,7 @@ generate: ## regenerate the sqlc code in db/dbsqlc from sql/ and db/migrations
 verify: lint ## fail on drift: formatting, vet, untidy go.mod, stale sqlc code, forbidden links
 	@for m in $(MODULES); do (cd $$m && go mod tidy -diff) || { echo "go.mod of $$m is not tidy: run make tidy"; exit 1; }; done
 	@(cd sql && GOWORK=off go mod tidy -diff) || { echo "go.mod of sql is not tidy: run make tidy"; exit 1; }
+	@(cd $(MAILPIT_MODULE) && GOWORK=off go mod tidy -diff) || { echo "go.mod of $(MAILPIT_MODULE) is not tidy: run make tidy"; exit 1; }
 	@cd sql && GOWORK=off go tool sqlc diff || { echo "db/dbsqlc differs from what sql/ generates: run make generate"; exit 1; }
 	@! go list -deps ./cmd/api | grep -E '^(gopkg.in/gomail|github.com/wneessen/go-mail)' || { echo "the api links a mail library"; exit 1; }
 	@! go list -deps ./cmd/emailworker | grep -E '^github.com/gin-gonic/' || { echo "the emailworker links gin"; exit 1; }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	_ "embed"
 	"net"
 	"net/http"
@@ -64,8 +65,52 @@ func (d dashboard) serve(c *gin.Context) {
 	c.Header("X-Frame-Options", "DENY")
 	c.Header("Content-Security-Policy", "frame-ancestors 'none'")
 	c.Header("Cache-Control", "no-store")
-	d.h.ServeHTTP(c.Writer, c.Request)
+	w := &dashboardWriter{ResponseWriter: c.Writer}
+	d.h.ServeHTTP(w, c.Request)
+	if !w.failed {
+		return
+	}
+	// asynqmon answers 500 with asynq's error text both for a lane or job that does not exist
+	// (a lane exists once it has held a job) and when Redis fails; callers get the API's error
+	// shape and status instead, and the text goes to the log.
+	c.Writer.Header().Del("Content-Type")
+	c.Writer.Header().Del("X-Content-Type-Options")
+	reason := strings.TrimSpace(w.reason.String())
+	if strings.Contains(reason, "not found") {
+		writeError(c, oes.Errorf(oes.ENOTFOUND, "no such lane or job"))
+		return
+	}
+	logger(c).Warn("queue dashboard failed", "reason", reason)
+	writeError(c, oes.Errorf(oes.EUNAVAILABLE, "the email queue's Redis did not answer; try again"))
 }
+
+// dashboardWriter passes asynqmon's answers through, except failures (5xx), which it holds
+// back with their first bytes for serve to answer in the API's own way.
+type dashboardWriter struct {
+	gin.ResponseWriter
+	failed bool
+	reason bytes.Buffer
+}
+
+func (w *dashboardWriter) WriteHeader(code int) {
+	if code >= http.StatusInternalServerError {
+		w.failed = true
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *dashboardWriter) Write(b []byte) (int, error) {
+	if w.failed {
+		if w.reason.Len() < 512 {
+			w.reason.Write(b)
+		}
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *dashboardWriter) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
 
 // guardDashboard lets admins through. A browser that is not signed in is sent to the sign-in
 // page; other callers get requireAdmin's 401 or 403. A request that changes something and was

@@ -13,6 +13,8 @@ import (
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
 	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/queue/queuetest"
+	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
 
 // queueList is the part of asynqmon's GET /api/queues answer the tests read.
@@ -161,4 +163,20 @@ func TestDashboardRedirectsAndLoginPage(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Contains(t, rec.Body.String(), `fetch("/admin/session"`)
 	require.NotContains(t, rec.Body.String(), "http://", "the page must load nothing from elsewhere")
+}
+
+// asynqmon's own failures reach callers in the API's error shape, never as its 500s.
+func TestDashboardFailuresAreAPIErrors(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	requireError(t, do(t, b.api, call{method: http.MethodGet, path: "/admin/queues/api/queues/no-such-lane/pending_tasks", admin: true}),
+		http.StatusNotFound, "not_found", "")
+
+	srv := redistest.StartServer(t)
+	down := queuetest.Client(t, queuetest.ConfigAt(t, srv.URL()))
+	api := b.newAPI(t, b.pool, b.cache, down)
+	srv.Stop()
+	rec := do(t, api, call{method: http.MethodGet, path: "/admin/queues/api/queues", admin: true})
+	requireError(t, rec, http.StatusServiceUnavailable, "unavailable", "")
+	require.NotContains(t, rec.Body.String(), "dial tcp")
 }
