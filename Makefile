@@ -22,7 +22,7 @@ help: ## list the targets
 .PHONY: build
 build: ## build the api and emailworker binaries into .local/bin
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/api ./cmd/api
+	go build -tags nomsgpack -o $(BIN)/api ./cmd/api
 	go build -o $(BIN)/emailworker ./cmd/emailworker
 
 $(MAILPIT): $(MAILPIT_MODULE)/go.mod

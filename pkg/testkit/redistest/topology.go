@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/oeshq/oes/pkg/testkit/program"
 )
 
 // SentinelMaster is the name the sentinel of StartSentinel monitors its master under.
@@ -92,7 +93,7 @@ type Cluster struct {
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
 	bin := redisServer(t)
-	cli := lookBin(t, "redis-cli")
+	cli := program.Find(t, "redis-cli", "Redis (the redis-tools package)")
 	c := &Cluster{}
 	for range 3 {
 		bus, err := freePort()
@@ -155,27 +156,10 @@ func (c *Cluster) DBSize(ctx context.Context) (map[string]int64, error) {
 	return sizes, nil
 }
 
-// redisServer returns the path of redis-server; see lookBin.
+// redisServer returns the path of redis-server; see program.Find.
 func redisServer(t testing.TB) string {
 	t.Helper()
-	return lookBin(t, "redis-server")
-}
-
-// lookBin returns the path of a Redis program. When it is missing the test is skipped, so that
-// a developer without Redis can run the rest, except under CI=true, where a skip would pass
-// for a green run and the test fails instead.
-func lookBin(t testing.TB, name string) string {
-	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err == nil {
-		return bin
-	}
-	msg := fmt.Sprintf("redistest: %s not found on PATH; install Redis (e.g. the redis-server package): %v", name, err)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return program.Find(t, "redis-server", "Redis (the redis-server package)")
 }
 
 // waitFor polls check every 50ms until it succeeds, failing the test with what is awaited and

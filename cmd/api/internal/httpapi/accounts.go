@@ -75,20 +75,30 @@ func (h accounts) resend(c *gin.Context) {
 	}, h.svc.ResendVerification(c, in.Email))
 }
 
+// signIn checks the credentials in the body; when they are wrong it answers the error and
+// reports false.
+func (h accounts) signIn(c *gin.Context) (account.Session, bool) {
+	var in loginInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return account.Session{}, false
+	}
+	s, err := h.svc.Login(c, in.Email, in.Password)
+	if err != nil {
+		writeError(c, err)
+		return account.Session{}, false
+	}
+	return s, true
+}
+
 type loginInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 }
 
 func (h accounts) login(c *gin.Context) {
-	var in loginInput
-	if err := decodeJSON(c, &in); err != nil {
-		writeError(c, err)
-		return
-	}
-	s, err := h.svc.Login(c, in.Email, in.Password)
-	if err != nil {
-		writeError(c, err)
+	s, ok := h.signIn(c)
+	if !ok {
 		return
 	}
 	// The body is a credential: no cache may keep it.

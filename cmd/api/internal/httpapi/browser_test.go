@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
 	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/testkit/program"
 )
 
 // chromium returns the headless browser's path: $CHROMIUM, else Debian's chromium. Without
@@ -24,20 +24,11 @@ import (
 // installs it.
 func chromium(t *testing.T) string {
 	t.Helper()
-	path := os.Getenv("CHROMIUM")
-	if path == "" {
-		path = "chromium"
+	name := os.Getenv("CHROMIUM")
+	if name == "" {
+		name = "chromium"
 	}
-	found, err := exec.LookPath(path)
-	if err == nil {
-		return found
-	}
-	msg := fmt.Sprintf("no Chromium at %q (install Debian's chromium package, or set CHROMIUM): %v", path, err)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return program.Find(t, name, "Chromium (Debian's chromium package), or set CHROMIUM")
 }
 
 // browser starts a headless Chromium of its own for the test, with a fresh profile and no

@@ -162,14 +162,8 @@ func sameOrigin(r *http.Request) bool {
 // POST /api/v1/auth/login checks them, and the access token goes into the session cookie,
 // which lasts as long as the token. Students are refused and get no cookie.
 func (h accounts) openDashboardSession(c *gin.Context) {
-	var in loginInput
-	if err := decodeJSON(c, &in); err != nil {
-		writeError(c, err)
-		return
-	}
-	s, err := h.svc.Login(c, in.Email, in.Password)
-	if err != nil {
-		writeError(c, err)
+	s, ok := h.signIn(c)
+	if !ok {
 		return
 	}
 	if s.User.Role != oes.RoleAdmin {
