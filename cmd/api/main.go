@@ -19,6 +19,7 @@ import (
 
 	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/logging"
+	"github.com/oeshq/oes/pkg/queue"
 )
 
 // Config is everything the api reads from the environment.
@@ -78,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := logging.New(stderr, string(cfg.LogFormat), cfg.LogLevel.Level())
+	queue.LogRedisTo(log)
 
 	switch cmd {
 	case "serve":

@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := logging.New(stderr, string(cfg.LogFormat), cfg.LogLevel.Level())
+	queue.LogRedisTo(log)
 
 	qcfg := queueConfig(cfg)
 	if err := qcfg.Validate(); err != nil {

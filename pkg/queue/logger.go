@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // asynqLogger sends asynq's log lines to the worker's slog logger, so that they come out in the
@@ -38,4 +39,15 @@ func asynqLevel(log *slog.Logger) asynq.LogLevel {
 	default:
 		return asynq.ErrorLevel
 	}
+}
+
+// LogRedisTo sends go-redis's own log lines (a Sentinel failover, a connection pool's trouble)
+// to log, in the process's format, instead of stderr. go-redis keeps one logger per process,
+// so each main calls this once; it covers every go-redis client of the process.
+func LogRedisTo(log *slog.Logger) { redis.SetLogger(goRedisLogger{log}) }
+
+type goRedisLogger struct{ log *slog.Logger }
+
+func (l goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.InfoContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
