@@ -126,13 +126,7 @@ func email(i int) mail.Message {
 
 func waitForState(t *testing.T, q *queue.Client, id string, want queue.State, timeout time.Duration) queue.Status {
 	t.Helper()
-	var st queue.Status
-	require.Eventually(t, func() bool {
-		var err error
-		st, err = q.Status(context.Background(), id)
-		return err == nil && st.State == want
-	}, timeout, 50*time.Millisecond, "job %s never reached %s (last: %+v)", id, want, st)
-	return st
+	return queuetest.WaitFor(t, q, id, timeout, queuetest.InState(want))
 }
 
 func TestWorkerDeliversAndLogsInTheSeedsWords(t *testing.T) {

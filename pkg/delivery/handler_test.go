@@ -13,6 +13,7 @@ import (
 	"github.com/oeshq/oes/pkg/delivery"
 	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/queue/queuetest"
 )
 
 func TestJobGoesFromWaitingThroughActiveToCompleted(t *testing.T) {
@@ -45,7 +46,7 @@ func TestJobGoesFromWaitingThroughActiveToCompleted(t *testing.T) {
 	require.Equal(t, id, running[0].ID)
 
 	close(release)
-	done := b.waitFor(t, id, inState(queue.StateCompleted))
+	done := b.waitFor(t, id, queuetest.InState(queue.StateCompleted))
 	require.Equal(t, 100, done.Progress)
 	require.Equal(t, 1, done.AttemptsMade)
 	require.Equal(t, 3, done.AttemptsAllowed)
@@ -73,13 +74,13 @@ func TestTemporaryFailureIsRetriedThenCompletes(t *testing.T) {
 
 	id := b.enqueue(t, "ada@example.com", queue.Options{Attempts: 3})
 
-	retrying := b.waitFor(t, id, inState(queue.StateRetrying))
+	retrying := b.waitFor(t, id, queuetest.InState(queue.StateRetrying))
 	require.Equal(t, "451 4.7.1 try again later", retrying.FailedReason)
 	require.Equal(t, 1, retrying.AttemptsMade)
 	require.Equal(t, 3, retrying.AttemptsAllowed)
 	require.NotNil(t, retrying.NextRunAt)
 	require.NotNil(t, retrying.LastFailedAt)
-	done := b.waitFor(t, id, inState(queue.StateCompleted))
+	done := b.waitFor(t, id, queuetest.InState(queue.StateCompleted))
 	require.Equal(t, 2, done.AttemptsMade)
 	require.Equal(t, 100, done.Progress)
 	require.Len(t, b.sender.calls("ada@example.com"), 2)
@@ -97,7 +98,7 @@ func TestPermanentFailureFailsAtOnceWithTheServerReply(t *testing.T) {
 
 	id := b.enqueue(t, "nobody@example.com", queue.Options{Attempts: 5})
 
-	failed := b.waitFor(t, id, inState(queue.StateFailed))
+	failed := b.waitFor(t, id, queuetest.InState(queue.StateFailed))
 	require.Equal(t, "550 5.1.1 no such user", failed.FailedReason)
 	require.Equal(t, 1, failed.AttemptsMade)
 	require.Equal(t, 5, failed.AttemptsAllowed)
@@ -118,9 +119,9 @@ func TestJobFailsWithTheReasonAfterItsLastAttempt(t *testing.T) {
 
 	id := b.enqueue(t, "ada@example.com", queue.Options{Attempts: 2})
 
-	retrying := b.waitFor(t, id, inState(queue.StateRetrying))
+	retrying := b.waitFor(t, id, queuetest.InState(queue.StateRetrying))
 	require.Equal(t, 1, retrying.AttemptsMade)
-	failed := b.waitFor(t, id, inState(queue.StateFailed))
+	failed := b.waitFor(t, id, queuetest.InState(queue.StateFailed))
 	require.Equal(t, 2, failed.AttemptsMade)
 	require.Equal(t, 2, failed.AttemptsAllowed)
 	require.Equal(t, "421 4.3.2 service not available", failed.FailedReason)
@@ -145,7 +146,7 @@ func TestRetriesBackOffExponentially(t *testing.T) {
 
 	id := b.enqueue(t, "ada@example.com", queue.Options{Attempts: 4})
 
-	failed := b.waitFor(t, id, inState(queue.StateFailed))
+	failed := b.waitFor(t, id, queuetest.InState(queue.StateFailed))
 	require.Equal(t, 4, failed.AttemptsMade)
 	require.Equal(t, "connection refused", failed.FailedReason)
 	at := b.sender.calls("ada@example.com")
@@ -169,7 +170,7 @@ func TestAnUndecodableJobFailsAtOnce(t *testing.T) {
 		asynq.Queue(b.cfg.QueueName(queue.LaneDefault)), asynq.MaxRetry(4))
 	require.NoError(t, err)
 
-	failed := b.waitFor(t, info.ID, inState(queue.StateFailed))
+	failed := b.waitFor(t, info.ID, queuetest.InState(queue.StateFailed))
 	require.Equal(t, 1, failed.AttemptsMade)
 	require.Contains(t, failed.FailedReason, "undecodable email job")
 	require.Contains(t, b.logs.String(), "email job "+info.ID+" failed (attempt 1/5): undecodable email job")

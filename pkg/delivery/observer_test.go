@@ -12,6 +12,7 @@ import (
 	"github.com/oeshq/oes/pkg/delivery"
 	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/queue/queuetest"
 )
 
 // observed records what a delivery.Observer hears.
@@ -59,14 +60,14 @@ func TestObserverHearsEverySendAndFailure(t *testing.T) {
 	b.start(t)
 
 	ada := b.enqueue(t, "ada@example.com", queue.Options{Attempts: 3})
-	b.waitFor(t, ada, inState(queue.StateCompleted))
+	b.waitFor(t, ada, queuetest.InState(queue.StateCompleted))
 	bob := b.enqueue(t, "bob@example.com", queue.Options{Attempts: 3})
-	b.waitFor(t, bob, inState(queue.StateFailed))
+	b.waitFor(t, bob, queuetest.InState(queue.StateFailed))
 	raw := asynq.NewClientFromRedisClient(b.rdb)
 	info, err := raw.EnqueueContext(b.ctx, asynq.NewTask(queue.TypeEmail, []byte(`{"to":`)),
 		asynq.Queue(b.cfg.QueueName(queue.LaneDefault)), asynq.MaxRetry(4))
 	require.NoError(t, err)
-	b.waitFor(t, info.ID, inState(queue.StateFailed))
+	b.waitFor(t, info.ID, queuetest.InState(queue.StateFailed))
 
 	sent, failed := obs.snapshot()
 	require.Len(t, sent, 3, "the undecodable job is never sent")

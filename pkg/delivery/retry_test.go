@@ -11,6 +11,7 @@ import (
 	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/queue/queuetest"
 )
 
 func TestRetryDeliversAFailedJob(t *testing.T) {
@@ -23,14 +24,14 @@ func TestRetryDeliversAFailedJob(t *testing.T) {
 	})
 	b.start(t)
 	id := b.enqueue(t, "full@example.com", queue.Options{})
-	b.waitFor(t, id, inState(queue.StateFailed))
+	b.waitFor(t, id, queuetest.InState(queue.StateFailed))
 	counts, err := b.client.Counts(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, queue.Counts{Failed: 1}, counts)
 
 	require.NoError(t, b.client.Retry(b.ctx, id))
 
-	b.waitFor(t, id, inState(queue.StateCompleted))
+	b.waitFor(t, id, queuetest.InState(queue.StateCompleted))
 	require.Len(t, b.sender.calls("full@example.com"), 2)
 	counts, err = b.client.Counts(b.ctx)
 	require.NoError(t, err)
@@ -49,11 +50,11 @@ func TestRetryRunsARetryingJobWithoutWaitingForItsBackoff(t *testing.T) {
 	b.cfg.RetryMax = time.Hour
 	b.start(t)
 	id := b.enqueue(t, "ada@example.com", queue.Options{})
-	b.waitFor(t, id, inState(queue.StateRetrying))
+	b.waitFor(t, id, queuetest.InState(queue.StateRetrying))
 
 	require.NoError(t, b.client.Retry(b.ctx, id))
 
-	done := b.waitFor(t, id, inState(queue.StateCompleted))
+	done := b.waitFor(t, id, queuetest.InState(queue.StateCompleted))
 	require.Equal(t, 2, done.AttemptsMade)
 }
 
@@ -89,7 +90,7 @@ func TestADeliveredJobIsNotSentAgain(t *testing.T) {
 	b := setup(t, deliver)
 	b.start(t)
 	id := b.enqueue(t, "ada@example.com", queue.Options{ID: "welcome-ada"})
-	b.waitFor(t, id, inState(queue.StateCompleted))
+	b.waitFor(t, id, queuetest.InState(queue.StateCompleted))
 	require.Len(t, b.sender.calls("ada@example.com"), 1)
 
 	// Run the same job again, as asynq does when the worker dies after the server accepted the
@@ -98,7 +99,7 @@ func TestADeliveredJobIsNotSentAgain(t *testing.T) {
 	require.NoError(t, insp.DeleteTask(b.cfg.QueueName(queue.LaneDefault), id))
 	b.enqueue(t, "ada@example.com", queue.Options{ID: "welcome-ada"})
 
-	rerun := b.waitFor(t, id, inState(queue.StateCompleted))
+	rerun := b.waitFor(t, id, queuetest.InState(queue.StateCompleted))
 	require.Equal(t, 100, rerun.Progress)
 	require.Len(t, b.sender.calls("ada@example.com"), 1, "not sent twice")
 	require.Contains(t, b.logs.String(), "email job welcome-ada was delivered before; not sending it again")

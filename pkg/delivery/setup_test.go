@@ -116,24 +116,13 @@ func (b *bundle) enqueue(t *testing.T, to string, opts queue.Options) string {
 
 func (b *bundle) status(t *testing.T, id string) queue.Status {
 	t.Helper()
-	st, err := b.client.Status(b.ctx, id)
-	require.NoError(t, err)
-	return st
+	return queuetest.Status(t, b.client, id)
 }
 
 // waitFor waits until the job's status satisfies ok and returns it.
 func (b *bundle) waitFor(t *testing.T, id string, ok func(queue.Status) bool) queue.Status {
 	t.Helper()
-	var st queue.Status
-	require.Eventually(t, func() bool {
-		st = b.status(t, id)
-		return ok(st)
-	}, 20*time.Second, 10*time.Millisecond, "last status: %+v", &st)
-	return st
-}
-
-func inState(s queue.State) func(queue.Status) bool {
-	return func(st queue.Status) bool { return st.State == s }
+	return queuetest.WaitFor(t, b.client, id, 20*time.Second, ok)
 }
 
 func temporary(code int, reply string) error {

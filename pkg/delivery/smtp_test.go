@@ -46,7 +46,7 @@ func TestJobsThroughARealSMTPServer(t *testing.T) {
 		require.Equal(t, queue.StateActive, st.State, "the data is out, the server has not replied")
 		release()
 
-		st = b.waitFor(t, id, inState(queue.StateCompleted))
+		st = b.waitFor(t, id, queuetest.InState(queue.StateCompleted))
 		require.Equal(t, 100, st.Progress)
 		msgs := srv.WaitForMessages(t, 1, 5*time.Second)
 		require.Equal(t, "Your exam results", msgs[0].Subject)
@@ -56,7 +56,7 @@ func TestJobsThroughARealSMTPServer(t *testing.T) {
 		srv.FailRecipient("nobody@example.com", 550, "5.1.1 no such user")
 		id := b.enqueue(t, "nobody@example.com", queue.Options{Attempts: 3})
 
-		st := b.waitFor(t, id, inState(queue.StateFailed))
+		st := b.waitFor(t, id, queuetest.InState(queue.StateFailed))
 		require.Equal(t, "550 5.1.1 no such user", st.FailedReason)
 		require.Equal(t, 1, st.AttemptsMade)
 	})
@@ -65,9 +65,9 @@ func TestJobsThroughARealSMTPServer(t *testing.T) {
 		srv.FailNext(1, 451, "4.3.0", "try again later")
 		id := b.enqueue(t, "bob@example.com", queue.Options{Attempts: 3})
 
-		st := b.waitFor(t, id, inState(queue.StateRetrying))
+		st := b.waitFor(t, id, queuetest.InState(queue.StateRetrying))
 		require.Equal(t, "451 4.3.0 try again later", st.FailedReason)
-		st = b.waitFor(t, id, inState(queue.StateCompleted))
+		st = b.waitFor(t, id, queuetest.InState(queue.StateCompleted))
 		require.Equal(t, 2, st.AttemptsMade)
 	})
 }

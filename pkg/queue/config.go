@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"regexp"
 	"time"
 
@@ -183,42 +182,17 @@ func openRedis(rawURL string) (*redis.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch u.Mode {
-	case redisurl.Cluster:
+	if u.Mode == redisurl.Cluster {
 		return nil, errors.New("queue: RedisURL: the email queue cannot use a Redis Cluster (redis-cluster://): " +
 			"asynq keeps each queue on one node and its bookkeeping in one keyspace; " +
 			"set QUEUE_REDIS_URL to a standalone (redis://) or Sentinel (redis-sentinel://) Redis")
-	case redisurl.Sentinel:
-		// A failover client is a *redis.Client that asks the sentinels for the master on each
-		// dial and drops its connections when they announce a new one, so asynq, the Inspector
-		// and the delivered records follow a failover without being rebuilt.
-		return redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName:       u.MasterName,
-			SentinelAddrs:    u.Addrs,
-			SentinelPassword: u.SentinelPassword,
-			Username:         u.Username,
-			Password:         u.Password,
-			DB:               u.DB,
-			DialTimeout:      dialTimeout,
-			MaxRetries:       maxRetries,
-		}), nil
 	}
-	// url.Parse's errors quote the whole URL, password included: say only that it is invalid.
-	if _, err := url.Parse(rawURL); err != nil {
-		return nil, errors.New("queue: RedisURL is not a valid URL")
-	}
-	opt, err := redis.ParseURL(rawURL)
+	rdb, err := u.NewGoRedis(redisurl.GoRedisOptions{DialTimeout: dialTimeout, MaxRetries: maxRetries})
 	if err != nil {
-		return nil, fmt.Errorf("queue: RedisURL: %w", err)
+		return nil, err
 	}
-	// The URL's dial_timeout and max_retries parameters win over these defaults.
-	if opt.DialTimeout == 0 {
-		opt.DialTimeout = dialTimeout
-	}
-	if opt.MaxRetries == 0 {
-		opt.MaxRetries = maxRetries
-	}
-	return redis.NewClient(opt), nil
+	// One server or a Sentinel's master: a *redis.Client either way.
+	return rdb.(*redis.Client), nil
 }
 
 // go-redis's defaults (5s to dial, 3 retries) would hold an API request for many seconds while

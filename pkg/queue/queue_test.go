@@ -43,9 +43,7 @@ func (b *bundle) enqueue(t *testing.T, to string, opts queue.Options) string {
 
 func (b *bundle) status(t *testing.T, id string) queue.Status {
 	t.Helper()
-	st, err := b.client.Status(b.ctx, id)
-	require.NoError(t, err)
-	return st
+	return queuetest.Status(t, b.client, id)
 }
 
 func (b *bundle) counts(t *testing.T) queue.Counts {
@@ -203,7 +201,7 @@ func TestEnqueueWithIDStaysIdempotentAfterTheJobCompleted(t *testing.T) {
 	}))
 
 	id := b.enqueue(t, "ada@example.com", queue.Options{ID: "welcome-7"})
-	require.Eventually(t, func() bool { return b.status(t, id).State == queue.StateCompleted }, 10*time.Second, 20*time.Millisecond)
+	queuetest.WaitFor(t, b.client, id, 10*time.Second, queuetest.InState(queue.StateCompleted))
 	again := b.enqueue(t, "ada@example.com", queue.Options{ID: "welcome-7"})
 
 	require.Equal(t, id, again)

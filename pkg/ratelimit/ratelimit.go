@@ -24,9 +24,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -83,37 +81,12 @@ func open(redisURL string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch u.Mode {
-	case redisurl.Sentinel:
-		return redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName: u.MasterName, SentinelAddrs: u.Addrs, SentinelPassword: u.SentinelPassword,
-			Username: u.Username, Password: u.Password, DB: u.DB, ClientName: clientName,
-			DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout, MaxRetries: -1,
-		}), nil
-	case redisurl.Cluster:
-		return redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs: u.Addrs, Username: u.Username, Password: u.Password, ClientName: clientName,
-			DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout, MaxRetries: -1,
-		}), nil
-	}
-	if _, err := url.Parse(redisURL); err != nil {
-		return nil, errors.New("ratelimit: the Redis URL is not a valid URL")
-	}
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
-		return nil, fmt.Errorf("ratelimit: Redis URL: %w", err)
-	}
-	opt.DialTimeout = dialTimeout
-	opt.ReadTimeout = ioTimeout
-	opt.WriteTimeout = ioTimeout
-	opt.MaxRetries = -1
-	if opt.ClientName == "" {
-		opt.ClientName = clientName
-	}
-	return redis.NewClient(opt), nil
+	return u.NewGoRedis(redisurl.GoRedisOptions{
+		ClientName:  "oes-ratelimit",
+		DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout,
+		MaxRetries: -1,
+	})
 }
-
-const clientName = "oes-ratelimit"
 
 // Close closes the connections to Redis.
 func (l *Limiter) Close() error { return l.rdb.Close() }

@@ -76,6 +76,10 @@ type URL struct {
 	MasterName string
 	// DB is the database the Sentinel form selects; a Cluster has database 0 only.
 	DB int
+
+	// setting names the URL in errors; raw is the URL itself, which a one-server URL's own
+	// parser reads (see NewGoRedis).
+	setting, raw string
 }
 
 // Parse parses raw, the value of the setting named setting (used in errors only).
@@ -94,7 +98,7 @@ func Parse(setting, raw string) (URL, error) {
 	case SchemeCluster:
 		u.Mode = Cluster
 	default:
-		return URL{Mode: Standalone}, nil
+		return URL{Mode: Standalone, setting: setting, raw: raw}, nil
 	}
 
 	// The URL is taken apart by hand: url.Parse takes "h1:1,h2:2" as one host but refuses a

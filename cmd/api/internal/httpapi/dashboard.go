@@ -46,10 +46,7 @@ func NewDashboard(q *queue.Client) http.Handler {
 // dashboard serves the queue dashboard to admins; h is nil when the api runs without one.
 type dashboard struct{ h http.Handler }
 
-func (d dashboard) register(r gin.IRoutes, login gin.HandlerFunc, limits ...gin.HandlerFunc) {
-	r.GET(AdminLoginPath, loginPage)
-	r.POST(AdminSessionPath, append(limits, login)...)
-	r.DELETE(AdminSessionPath, closeDashboardSession)
+func (d dashboard) register(r gin.IRoutes) {
 	r.GET(DashboardPath, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, DashboardPath+"/") })
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		r.Handle(m, DashboardPath+"/*path", guardDashboard(), d.serve)
@@ -61,9 +58,7 @@ func (d dashboard) serve(c *gin.Context) {
 		writeError(c, oes.Errorf(oes.ENOTFOUND, "this api runs without the queue dashboard"))
 		return
 	}
-	// The dashboard has buttons that delete jobs: no other site may frame it.
-	c.Header("X-Frame-Options", "DENY")
-	c.Header("Content-Security-Policy", "frame-ancestors 'none'")
+	denyFraming(c)
 	c.Header("Cache-Control", "no-store")
 	w := &dashboardWriter{ResponseWriter: c.Writer}
 	d.h.ServeHTTP(w, c.Request)
@@ -216,7 +211,13 @@ var loginHTML []byte
 // loginPage is the dashboard's sign-in form; it posts to AdminSessionPath and, once signed
 // in, opens the dashboard.
 func loginPage(c *gin.Context) {
+	denyFraming(c)
+	c.Data(http.StatusOK, "text/html; charset=utf-8", loginHTML)
+}
+
+// denyFraming keeps other sites from framing the dashboard and its sign-in, whose buttons
+// delete jobs and submit credentials.
+func denyFraming(c *gin.Context) {
 	c.Header("X-Frame-Options", "DENY")
 	c.Header("Content-Security-Policy", "frame-ancestors 'none'")
-	c.Data(http.StatusOK, "text/html; charset=utf-8", loginHTML)
 }

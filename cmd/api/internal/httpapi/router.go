@@ -130,7 +130,10 @@ func NewRouter(d Deps) *gin.Engine {
 	admin.GET("/admin/jobs/:id", qs.job)
 	admin.POST("/admin/jobs/:id/retry", qs.retry)
 
-	dashboard{d.Dashboard}.register(r, acc.openDashboardSession, lim.general(), lim.auth("login", true))
+	r.GET(AdminLoginPath, loginPage)
+	r.POST(AdminSessionPath, lim.general(), lim.auth("login", true), acc.openDashboardSession)
+	r.DELETE(AdminSessionPath, closeDashboardSession)
+	dashboard{d.Dashboard}.register(r)
 	return r
 }
 
