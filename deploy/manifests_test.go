@@ -27,7 +27,7 @@ var (
 		config.Metrics{},
 	}
 	workerPieces = []any{
-		config.Redis{}, config.Queue{}, config.Worker{}, config.SMTP{}, config.Shutdown{}, config.Log{},
+		config.Database{}, config.Redis{}, config.Queue{}, config.Worker{}, config.SMTP{}, config.Shutdown{}, config.Log{},
 	}
 	// What `api serve` cannot run without, and which must come from a Secret.
 	apiRequiredSecrets = []string{"DATABASE_URL", "JWT_SECRET", "CACHE_ENCRYPTION_KEY"}

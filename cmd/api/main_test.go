@@ -64,10 +64,11 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	for _, v := range []string{"DATABASE_URL", "REDIS_URL", "CACHE_REDIS_URL", "QUEUE_REDIS_URL", "HTTP_ADDR",
 		"CACHE_DEFAULT_TTL", "CACHE_LOCAL_SIZE", "SHUTDOWN_TIMEOUT", "LOG_FORMAT", "LOG_LEVEL", "JWT_SECRET", "JWT_TTL", "APP_BASE_URL", "VERIFY_TOKEN_TTL", "RESET_TOKEN_TTL",
-		"QUEUE_PREFIX", "EMAIL_ATTEMPTS", "EMAIL_RETENTION", "METRICS_ADDR", "migrate", "seed"} {
+		"QUEUE_PREFIX", "EMAIL_ATTEMPTS", "METRICS_ADDR", "migrate", "seed"} {
 		require.Contains(t, out, v)
 	}
 	require.NotContains(t, out, "ADMIN_TOKEN")
+	require.NotContains(t, out, "EMAIL_JOB_TIMEOUT", "the worker's alone: it puts the outbox's emails on the queue")
 }
 
 func TestServeRefusesToStartWithoutJWTSecret(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/exam"
 	"github.com/oeshq/oes/pkg/metrics"
+	"github.com/oeshq/oes/pkg/outbox"
 	"github.com/oeshq/oes/pkg/profile"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/store"
@@ -71,8 +72,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer closeLimits()
 
-	// The queue client dials lazily: with its Redis down the api still serves, registration
-	// answers queued false and the monitoring endpoints 503 until it returns.
+	// The api writes emails to the outbox in Postgres; the queue's Redis serves only the
+	// dashboard here. Its client dials lazily: with its Redis down the api serves all the same.
 	q, err := queue.New(queueConfig(cfg))
 	if err != nil {
 		return fmt.Errorf("QUEUE_REDIS_URL/REDIS_URL: %w", err)
@@ -80,7 +81,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer q.Close()
 	pingCtx, cancel := context.WithTimeout(ctx, startupPing)
 	if err := q.Ping(pingCtx); err != nil {
-		log.Warn("email queue unavailable; emails are not queued until it returns", "err", err)
+		log.Warn("email queue unavailable; its dashboard answers 503 until it returns (emails wait in the outbox)", "err", err)
 	} else {
 		log.Info("queue connected", "prefix", cfg.QueuePrefix)
 	}
@@ -100,7 +101,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	cancel()
 
-	accounts, err := account.NewService(st, q, tokens, account.Config{
+	accounts, err := account.NewService(st, tokens, account.Config{
 		VerifyURL: cfg.BaseURL() + httpapi.VerifyPath,
 		ResetURL:  cfg.BaseURL() + httpapi.ResetConfirmPath,
 		VerifyTTL: cfg.VerifyTokenTTL,
@@ -123,9 +124,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Log:            log,
 		Exams:          exam.NewService(st, c, log),
 		Accounts:       accounts,
-		Attempts:       attempt.NewService(st, c, q, log),
+		Attempts:       attempt.NewService(st, c, cfg.EmailAttempts, log),
 		Tokens:         tokens,
-		Queue:          q,
+		Outbox:         outbox.NewService(st),
 		Dashboard:      httpapi.NewDashboard(q),
 		Cache:          c,
 		DB:             st,
@@ -205,14 +206,12 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop
 }
 
 // queueConfig translates the environment's queue settings into the queue library's. The api
-// only enqueues and inspects, so the worker's own settings keep their defaults here.
+// only inspects the queue, for its dashboard, so the worker's own settings keep their
+// defaults here.
 func queueConfig(cfg Config) queue.Config {
 	qc := queue.DefaultConfig()
 	qc.RedisURL = cfg.QueueURL()
 	qc.QueuePrefix = cfg.QueuePrefix
-	qc.Attempts = cfg.EmailAttempts
-	qc.Retention = cfg.EmailRetention
-	qc.Timeout = cfg.EmailJobTimeout
 	return qc
 }
 

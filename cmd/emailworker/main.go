@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,11 +25,14 @@ import (
 	"github.com/oeshq/oes/pkg/logging"
 	"github.com/oeshq/oes/pkg/mail/smtpsend"
 	"github.com/oeshq/oes/pkg/metrics/emailmetrics"
+	"github.com/oeshq/oes/pkg/outbox"
 	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/store"
 )
 
 // Config is everything the worker reads from the environment.
 type Config struct {
+	config.Database
 	config.Redis
 	config.Queue
 	config.Worker
@@ -51,9 +53,9 @@ func main() {
 	}
 }
 
-// run connects to the queue's Redis, delivers jobs until ctx is cancelled (SIGINT, SIGTERM),
-// then stops fetching, lets running deliveries finish within SHUTDOWN_TIMEOUT and puts the
-// unfinished ones back in the queue.
+// run connects to the queue's Redis and Postgres, relays the outbox onto the queue and
+// delivers its jobs until ctx is cancelled (SIGINT, SIGTERM), then stops fetching, lets running
+// deliveries finish within SHUTDOWN_TIMEOUT and puts the unfinished ones back in the queue.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
 	if err := config.Load(&cfg, args, stdout); err != nil {
@@ -73,40 +75,52 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer rdb.Close()
 	checkRedis(ctx, rdb, log)
 
+	pool, err := store.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	if err := st.Ping(pingCtx); err != nil {
+		log.Warn("postgres unavailable; emails wait in the outbox until it returns", "err", err)
+	} else {
+		log.Info("postgres connected")
+	}
+	cancel()
+
 	sender, err := smtpsend.New(smtpConfig(cfg))
 	if err != nil {
 		return err
 	}
 	defer sender.Close()
 
-	srvCfg, err := qcfg.ServerConfig(log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	observer := emailmetrics.NewDelivery(reg)
+	w, err := delivery.StartWorker(delivery.WorkerConfig{
+		Queue:  qcfg,
+		Store:  st,
+		Sender: sender,
+		Handler: delivery.Config{
+			RetryBase: cfg.EmailBackoffBase, RetryMax: cfg.EmailBackoffMax, RetryWindow: cfg.EmailRetryWindow,
+		},
+		Relay:    outbox.RelayConfig{SweepInterval: cfg.EmailSweepInterval},
+		Log:      log,
+		Observer: observer,
+		OnPause:  observer.Paused,
+	})
 	if err != nil {
 		return err
 	}
-	// The inspector behind the queue metrics dials its own connection, so a slow scrape never
-	// holds one the worker's fetching needs.
-	inspector, err := queue.New(qcfg)
-	if err != nil {
-		return fmt.Errorf("QUEUE_REDIS_URL/REDIS_URL: %w", err)
-	}
-	defer inspector.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		emailmetrics.NewQueueCollector(inspector))
-	observer := emailmetrics.NewDelivery(reg)
-
-	srv := asynq.NewServerFromRedisClient(rdb, srvCfg)
-	mux := asynq.NewServeMux()
-	mux.Handle(queue.TypeEmail, delivery.New(sender, rdb, qcfg, log, delivery.WithObserver(observer)))
+	reg.MustRegister(emailmetrics.NewQueueCollector(w.Queue()))
 
 	// A scrape the queue's Redis cannot answer still serves the delivery metrics.
 	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorHandling: promhttp.ContinueOnError})
-	probes, err := startProbes(cfg.HealthAddr, rdb, metricsHandler, log)
+	probes, err := startProbes(cfg.HealthAddr, rdb, st, metricsHandler, log)
 	if err != nil {
+		w.Shutdown()
 		return err
-	}
-	if err := srv.Start(mux); err != nil {
-		return fmt.Errorf("start: %w", err)
 	}
 	log.Info("worker initialized", "concurrency", cfg.EmailConcurrency, "queues", qcfg.QueueNames(),
 		"smtp", fmt.Sprintf("%s:%d", cfg.SMTPHost, cfg.SMTPPort), "health_addr", probes.addr)
@@ -115,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("worker shutting down", "timeout", cfg.ShutdownTimeout)
 	// Shutdown stops fetching, waits up to the timeout for running jobs and returns the rest
 	// to their queue; asynq cancels their contexts only after that.
-	srv.Shutdown()
+	w.Shutdown()
 	probes.stop()
 	log.Info("worker stopped")
 	return nil
@@ -125,17 +139,14 @@ func queueConfig(cfg Config) queue.Config {
 	return queue.Config{
 		RedisURL:        cfg.QueueURL(),
 		QueuePrefix:     cfg.QueuePrefix,
-		Attempts:        cfg.EmailAttempts,
-		Retention:       cfg.EmailRetention,
 		Timeout:         cfg.EmailJobTimeout,
 		Concurrency:     cfg.EmailConcurrency,
 		RetryBase:       cfg.EmailBackoffBase,
 		RetryMax:        cfg.EmailBackoffMax,
+		FetchInterval:   cfg.EmailFetchInterval,
 		ShutdownTimeout: cfg.ShutdownTimeout,
-		DeliveredTTL:    cfg.EmailDelivered,
 	}
 }
-
 func smtpConfig(cfg Config) smtpsend.Config {
 	return smtpsend.Config{
 		Host:     cfg.SMTPHost,

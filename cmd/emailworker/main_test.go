@@ -18,9 +18,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/queue/queuetest"
+	"github.com/oeshq/oes/pkg/store"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
+	"github.com/oeshq/oes/pkg/testkit/pgtest"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 	"github.com/oeshq/oes/pkg/testkit/smtptest"
 )
@@ -45,9 +48,11 @@ func status(url string) int {
 	return resp.StatusCode
 }
 
-// workerEnv is the environment of a worker on the test's queue and SMTP server.
-func workerEnv(cfg queue.Config, smtp *smtptest.Server, healthAddr string) []string {
+// workerEnv is the environment of a worker on the test's outbox (the Postgres schema at
+// dbURL), queue and SMTP server.
+func workerEnv(dbURL string, cfg queue.Config, smtp *smtptest.Server, healthAddr string) []string {
 	return []string{
+		"DATABASE_URL=" + dbURL,
 		"REDIS_URL=" + cfg.RedisURL,
 		"QUEUE_PREFIX=" + cfg.QueuePrefix,
 		"SMTP_HOST=" + smtp.Host(),
@@ -116,46 +121,73 @@ func (p *process) wait(t *testing.T, timeout time.Duration) error {
 	}
 }
 
-func email(i int) mail.Message {
-	return mail.Message{
-		To:      []string{fmt.Sprintf("student%d@example.com", i)},
-		Subject: fmt.Sprintf("message %d", i),
-		Text:    "hello",
-	}
+// bundle is one test's outbox, queue and SMTP server.
+type bundle struct {
+	dbURL string
+	store *store.Store
+	queue queue.Config
+	smtp  *smtptest.Server
 }
 
-func waitForState(t *testing.T, q *queue.Client, id string, want queue.State, timeout time.Duration) queue.Status {
+func setup(t *testing.T) bundle {
 	t.Helper()
-	return queuetest.WaitFor(t, q, id, timeout, queuetest.InState(want))
+	dbURL := pgtest.URL(t)
+	return bundle{dbURL: dbURL, store: store.New(pgtest.New(t)), queue: queuetest.Config(t), smtp: smtptest.Start(t)}
+}
+
+func (b bundle) env(healthAddr string) []string {
+	return workerEnv(b.dbURL, b.queue, b.smtp, healthAddr)
+}
+
+// write records email i in the outbox, with the attempts given, and returns its id.
+func (b bundle) write(t *testing.T, i, attempts int) int64 {
+	t.Helper()
+	id, err := b.store.InsertEmail(context.Background(), store.NewEmail{
+		Kind: oes.EmailGeneric, Priority: 5, MaxAttempts: attempts,
+		Message: mail.Message{
+			To:      []string{fmt.Sprintf("student%d@example.com", i)},
+			Subject: fmt.Sprintf("message %d", i),
+			Text:    "hello",
+		},
+	})
+	require.NoError(t, err)
+	return id
+}
+
+func (b bundle) waitFor(t *testing.T, id int64, want oes.EmailState, timeout time.Duration) oes.Email {
+	t.Helper()
+	var e oes.Email
+	require.Eventually(t, func() bool {
+		var err error
+		e, err = b.store.GetEmail(context.Background(), id)
+		return err == nil && e.State == want
+	}, timeout, 20*time.Millisecond, "email %d never became %s; last %+v", id, want, e)
+	return e
 }
 
 func TestWorkerDeliversAndLogsInTheSeedsWords(t *testing.T) {
 	t.Parallel()
-	cfg := queuetest.Config(t)
-	smtp := smtptest.Start(t)
-	q := queuetest.Client(t, cfg)
-	w := startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
+	b := setup(t)
+	w := startWorker(t, b.env(nettest.FreeAddr(t)))
 
-	id, err := q.Enqueue(context.Background(), email(1), queue.Options{})
-	require.NoError(t, err)
-	msgs := smtp.WaitForMessages(t, 1, 20*time.Second)
+	id := b.write(t, 1, 3)
+	msgs := b.smtp.WaitForMessages(t, 1, 20*time.Second)
 	require.Equal(t, "message 1", msgs[0].Subject)
 	require.Equal(t, []string{"student1@example.com"}, msgs[0].To)
-	st := waitForState(t, q, id, queue.StateCompleted, 10*time.Second)
-	require.Equal(t, 100, st.Progress)
+	e := b.waitFor(t, id, oes.EmailDelivered, 10*time.Second)
+	require.True(t, strings.HasPrefix(e.SMTPReply, "250"), e.SMTPReply)
 
-	smtp.FailRecipient("student2@example.com", 550, "5.1.1 no such user")
-	bad, err := q.Enqueue(context.Background(), email(2), queue.Options{})
-	require.NoError(t, err)
-	st = waitForState(t, q, bad, queue.StateFailed, 20*time.Second)
-	require.Contains(t, st.FailedReason, "550")
-	require.Equal(t, 1, st.AttemptsMade, "a permanent refusal is not retried")
+	b.smtp.FailRecipient("student2@example.com", 550, "5.1.1 no such user")
+	bad := b.write(t, 2, 3)
+	e = b.waitFor(t, bad, oes.EmailFailed, 20*time.Second)
+	require.Equal(t, "550 5.1.1 no such user", e.LastError)
+	require.Equal(t, 1, e.AttemptsMade, "a permanent refusal is not retried")
 
 	require.Eventually(t, func() bool {
 		out := w.out.String()
-		return bytes.Contains([]byte(out), []byte("worker initialized")) &&
-			bytes.Contains([]byte(out), []byte("email job "+id+" completed")) &&
-			bytes.Contains([]byte(out), []byte("email job "+bad+" failed (attempt 1/3)"))
+		return strings.Contains(out, "worker initialized") &&
+			strings.Contains(out, "email job "+queue.TaskID(id)+" completed") &&
+			strings.Contains(out, "email job "+queue.TaskID(bad)+" failed (attempt 1/3)")
 	}, 5*time.Second, 50*time.Millisecond, "log:\n%s", w.out.String())
 }
 
@@ -163,24 +195,17 @@ func TestWorkerDeliversAndLogsInTheSeedsWords(t *testing.T) {
 // queue's lanes.
 func TestWorkerMetrics(t *testing.T) {
 	t.Parallel()
-	cfg := queuetest.Config(t)
-	smtp := smtptest.Start(t)
-	q := queuetest.Client(t, cfg)
+	b := setup(t)
 	addr := nettest.FreeAddr(t)
-	startWorker(t, workerEnv(cfg, smtp, addr))
+	startWorker(t, b.env(addr))
 
-	// Refused once for now, then accepted: one retry, one delivery.
-	smtp.FailNext(1, 451, "4.3.0", "try again later")
-	id, err := q.Enqueue(context.Background(), email(1), queue.Options{})
-	require.NoError(t, err)
-	waitForState(t, q, id, queue.StateCompleted, 20*time.Second)
+	// Asked to try later once, then accepted: one retry, one delivery.
+	b.smtp.FailNext(1, 451, "4.3.0", "try again later")
+	b.waitFor(t, b.write(t, 1, 3), oes.EmailDelivered, 20*time.Second)
+	b.smtp.FailRecipient("student2@example.com", 550, "5.1.1 no such user")
+	b.waitFor(t, b.write(t, 2, 3), oes.EmailFailed, 20*time.Second)
 
-	smtp.FailRecipient("student2@example.com", 550, "5.1.1 no such user")
-	bad, err := q.Enqueue(context.Background(), email(2), queue.Options{})
-	require.NoError(t, err)
-	waitForState(t, q, bad, queue.StateFailed, 20*time.Second)
-
-	lane := queue.Lane(queue.DefaultPriority)
+	lane := queue.Lane(5)
 	want := []string{
 		`oes_emails_delivered_total 1`,
 		`oes_emails_retried_total{class="temporary"} 1`,
@@ -191,6 +216,8 @@ func TestWorkerMetrics(t *testing.T) {
 		`oes_smtp_send_duration_seconds_count{outcome="delivered"} 1`,
 		`oes_smtp_send_duration_seconds_count{outcome="temporary"} 1`,
 		`oes_smtp_send_duration_seconds_count{outcome="permanent"} 1`,
+		`oes_email_deliveries_paused{dependency="smtp"} 0`,
+		`oes_email_deliveries_paused{dependency="postgres"} 0`,
 		`oes_email_queue_jobs{lane="` + lane + `",state="failed"} 1`,
 		`oes_email_queue_jobs{lane="` + lane + `",state="waiting"} 0`,
 	}
@@ -205,7 +232,7 @@ func TestWorkerMetrics(t *testing.T) {
 		return true
 	}, 10*time.Second, 50*time.Millisecond, "want %q in\n%s", want, out)
 	require.Contains(t, out, "\ngo_goroutines ")
-	require.NotContains(t, out, cfg.QueuePrefix, "lanes are labelled by name, not by queue")
+	require.NotContains(t, out, b.queue.QueuePrefix, "lanes are labelled by name, not by queue")
 }
 
 func scrapeMetrics(addr string) string {
@@ -214,21 +241,18 @@ func scrapeMetrics(addr string) string {
 		return ""
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }
 
 // SIGTERM stops fetching, lets the delivery in flight finish, and exits 0.
 func TestSIGTERMDrainsInFlightDeliveries(t *testing.T) {
 	t.Parallel()
-	cfg := queuetest.Config(t)
-	smtp := smtptest.Start(t)
-	q := queuetest.Client(t, cfg)
-	held, release := smtp.Hold()
-	w := startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
+	b := setup(t)
+	held, release := b.smtp.Hold()
+	w := startWorker(t, b.env(nettest.FreeAddr(t)))
 
-	id, err := q.Enqueue(context.Background(), email(1), queue.Options{})
-	require.NoError(t, err)
+	id := b.write(t, 1, 3)
 	select {
 	case <-held:
 	case <-time.After(20 * time.Second):
@@ -238,25 +262,24 @@ func TestSIGTERMDrainsInFlightDeliveries(t *testing.T) {
 	time.AfterFunc(500*time.Millisecond, release)
 
 	require.NoError(t, w.wait(t, 20*time.Second), "exit status 0")
-	require.Len(t, smtp.Messages(), 1)
-	waitForState(t, q, id, queue.StateCompleted, 5*time.Second)
+	require.Len(t, b.smtp.Messages(), 1)
+	b.waitFor(t, id, oes.EmailDelivered, 5*time.Second)
 	require.Contains(t, w.out.String(), "worker stopped")
 }
 
-// A worker killed mid-send loses nothing: once its lease expires, another worker runs the job.
-func TestSIGKILLMidSendIsDeliveredByAnotherWorker(t *testing.T) {
+// A worker killed mid-send (SIGKILL, OOM, a lost node) loses nothing, even on the email's last
+// attempt: a crash is not the email's fault. Once asynq's lease on the job expires, another
+// worker sends it, and the attempt the dead worker began is not counted.
+func TestSIGKILLOnTheLastAttemptIsDeliveredByAnotherWorker(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("waits for asynq's lease to expire (about a minute)")
 	}
-	cfg := queuetest.Config(t)
-	smtp := smtptest.Start(t)
-	q := queuetest.Client(t, cfg)
-	held, release := smtp.Hold()
-	first := startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
+	b := setup(t)
+	held, release := b.smtp.Hold()
+	first := startWorker(t, b.env(nettest.FreeAddr(t)))
 
-	id, err := q.Enqueue(context.Background(), email(1), queue.Options{})
-	require.NoError(t, err)
+	id := b.write(t, 1, 1) // one attempt: this is its last
 	select {
 	case <-held:
 	case <-time.After(20 * time.Second):
@@ -264,38 +287,38 @@ func TestSIGKILLMidSendIsDeliveredByAnotherWorker(t *testing.T) {
 	}
 	require.NoError(t, first.cmd.Process.Kill())
 	_ = first.wait(t, 10*time.Second)
-	before := len(smtp.Messages())
+	before := len(b.smtp.Messages())
 	release()
+	e, err := b.store.GetEmail(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, oes.EmailSending, e.State, "the outbox says where the email was")
 
-	second := startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
-	st := waitForState(t, q, id, queue.StateCompleted, 150*time.Second)
-	require.Equal(t, 100, st.Progress)
-	require.Contains(t, second.out.String(), "email job "+id+" completed")
+	second := startWorker(t, b.env(nettest.FreeAddr(t)))
+	e = b.waitFor(t, id, oes.EmailDelivered, 150*time.Second)
+	require.Equal(t, 1, e.AttemptsMade, "the crashed try is not counted")
+	require.Contains(t, second.out.String(), "email job "+queue.TaskID(id)+" completed")
 	// The dead worker's data had fully arrived when it was killed, so the server may have kept
 	// that copy too: delivery is at least once when a worker dies between the server's accept
-	// and the job's acknowledgement. Nothing is lost.
+	// and the outbox's record of it. Nothing is lost.
 	require.Zero(t, before)
-	n := len(smtp.Messages())
+	n := len(b.smtp.Messages())
 	require.True(t, n == 1 || n == 2, "got %d messages", n)
 }
 
-// Two workers on one queue deliver every job exactly once.
-func TestTwoWorkersNeverDeliverAJobTwice(t *testing.T) {
+// Two workers on one outbox and queue deliver every email exactly once.
+func TestTwoWorkersNeverDeliverAnEmailTwice(t *testing.T) {
 	t.Parallel()
-	cfg := queuetest.Config(t)
-	smtp := smtptest.Start(t)
-	q := queuetest.Client(t, cfg)
-	startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
-	startWorker(t, workerEnv(cfg, smtp, nettest.FreeAddr(t)))
+	b := setup(t)
+	startWorker(t, b.env(nettest.FreeAddr(t)))
+	startWorker(t, b.env(nettest.FreeAddr(t)))
 
 	const n = 100
 	for i := range n {
-		_, err := q.Enqueue(context.Background(), email(i), queue.Options{})
-		require.NoError(t, err)
+		b.write(t, i, 3)
 	}
-	msgs := smtp.WaitForMessages(t, n, 60*time.Second)
+	b.smtp.WaitForMessages(t, n, 60*time.Second)
 	time.Sleep(time.Second) // a duplicate would arrive by now
-	msgs = smtp.Messages()
+	msgs := b.smtp.Messages()
 	require.Len(t, msgs, n)
 	seen := map[string]bool{}
 	for _, m := range msgs {
@@ -304,11 +327,13 @@ func TestTwoWorkersNeverDeliverAJobTwice(t *testing.T) {
 	}
 }
 
-// The worker serves its probes, reports Redis's state in readiness, and stops cleanly.
+// The worker serves its probes, reports Redis's and Postgres's state in readiness, and stops
+// cleanly.
 func TestWorkerProbesAndCleanStop(t *testing.T) {
 	srv := redistest.StartServer(t)
 	smtp := smtptest.Start(t)
 	addr := nettest.FreeAddr(t)
+	t.Setenv("DATABASE_URL", pgtest.URL(t))
 	t.Setenv("REDIS_URL", srv.URL())
 	t.Setenv("QUEUE_PREFIX", redistest.Namespace(t))
 	t.Setenv("HEALTH_ADDR", addr)
@@ -347,6 +372,7 @@ func TestWorkerWarnsWhenTheQueueRedisMayEvict(t *testing.T) {
 	rdb := redistest.Client(t, srv.URL()) // rueidis, as the cache uses
 	require.NoError(t, rdb.Do(context.Background(), rdb.B().ConfigSet().ParameterValue().ParameterValue("maxmemory-policy", "allkeys-lru").Build()).Error())
 	smtp := smtptest.Start(t)
+	t.Setenv("DATABASE_URL", pgtest.URL(t))
 	t.Setenv("REDIS_URL", srv.URL())
 	t.Setenv("HEALTH_ADDR", nettest.FreeAddr(t))
 	t.Setenv("SMTP_HOST", smtp.Host())
@@ -367,7 +393,10 @@ func TestWorkerWarnsWhenTheQueueRedisMayEvict(t *testing.T) {
 }
 
 func TestWorkerBadConfigNamesTheVariable(t *testing.T) {
-	for _, env := range [][2]string{{"SHUTDOWN_TIMEOUT", "never"}, {"SMTP_TLS", "maybe"}, {"EMAIL_CONCURRENCY", "0"}, {"EMAIL_BACKOFF_BASE", "soon"}} {
+	for _, env := range [][2]string{
+		{"SHUTDOWN_TIMEOUT", "never"}, {"SMTP_TLS", "maybe"}, {"EMAIL_CONCURRENCY", "0"}, {"EMAIL_BACKOFF_BASE", "soon"},
+		{"EMAIL_RETRY_WINDOW", "1s"}, {"EMAIL_FETCH_INTERVAL", "0s"}, {"DATABASE_URL", "mysql://x"},
+	} {
 		t.Run(env[0], func(t *testing.T) {
 			t.Setenv(env[0], env[1])
 			err := run(context.Background(), nil, &bytes.Buffer{}, &bytes.Buffer{})

@@ -14,13 +14,14 @@ import (
 )
 
 // probes is the worker's small HTTP server for Kubernetes and Prometheus: /healthz says the
-// process lives, /readyz that the queue's Redis answers, /metrics serves the worker's metrics.
+// process lives, /readyz that the queue's Redis and Postgres answer, /metrics serves the
+// worker's metrics.
 type probes struct {
 	addr string
 	srv  *http.Server
 }
 
-func startProbes(addr string, rdb *redis.Client, metrics http.Handler, log *slog.Logger) (*probes, error) {
+func startProbes(addr string, rdb *redis.Client, db pinger, metrics http.Handler, log *slog.Logger) (*probes, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -29,11 +30,12 @@ func startProbes(addr string, rdb *redis.Client, metrics http.Handler, log *slog
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, `{"status":"not ready","redis":"down"}`)
-			return
+		redisUp, pgUp := rdb.Ping(ctx).Err() == nil, db.Ping(ctx) == nil
+		status, code := "ready", http.StatusOK
+		if !redisUp || !pgUp {
+			status, code = "not ready", http.StatusServiceUnavailable
 		}
-		writeJSON(w, http.StatusOK, `{"status":"ready","redis":"up"}`)
+		writeJSON(w, code, fmt.Sprintf(`{"status":%q,"redis":%q,"postgres":%q}`, status, upDown(redisUp), upDown(pgUp)))
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -46,6 +48,15 @@ func startProbes(addr string, rdb *redis.Client, metrics http.Handler, log *slog
 		}
 	}()
 	return p, nil
+}
+
+type pinger interface{ Ping(ctx context.Context) error }
+
+func upDown(up bool) string {
+	if up {
+		return "up"
+	}
+	return "down"
 }
 
 func (p *probes) stop() {

@@ -24,6 +24,39 @@ type AttemptAnswer struct {
 	OptionID   int64
 }
 
+type EmailOutbox struct {
+	ID            int64
+	Kind          string
+	UserID        *int64
+	Recipient     string
+	FromAddress   string
+	ReplyTo       string
+	Subject       string
+	HtmlBody      *string
+	TextBody      *string
+	Priority      int16
+	MaxAttempts   int16
+	State         string
+	Attempts      int32
+	Deferrals     int32
+	LastError     string
+	SmtpReply     string
+	SendAfter     time.Time
+	NextAttemptAt *time.Time
+	CreatedAt     time.Time
+	QueuedAt      *time.Time
+	ClaimedAt     *time.Time
+	FinishedAt    *time.Time
+	UpdatedAt     time.Time
+}
+
+type EmailSuppression struct {
+	Address   string
+	Reason    string
+	EmailID   *int64
+	CreatedAt time.Time
+}
+
 type Exam struct {
 	ID              int64
 	Title           string

@@ -1,6 +1,7 @@
 // Package account manages user accounts: registration with email verification, sign-in, and
-// password reset. Emails are rendered from pkg/mail/templates and queued, never sent inline,
-// so a request never waits on a mail server.
+// password reset. Emails are rendered from pkg/mail/templates and written to the outbox in the
+// transaction that issues their token, never sent inline: a request never waits on a mail
+// server or on the queue, and no token is issued without its email.
 package account
 
 import (
@@ -8,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,25 +22,15 @@ import (
 	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/store"
 )
 
-// EmailQueue queues an email for the email worker; *queue.Client implements it.
-type EmailQueue interface {
-	Enqueue(ctx context.Context, m mail.Message, opts queue.Options) (string, error)
-}
-
-// How account emails are queued: they are what a user waits for, so they go first and are
+// How account emails are sent: they are what a user waits for, so they go first and are
 // retried longer than bulk mail.
 const (
 	EmailPriority = 10
 	EmailAttempts = 5
 )
-
-// enqueueTimeout bounds queueing an email once the database has committed. The enqueue does
-// not stop when the client hangs up: the account exists by then and its email should leave.
-const enqueueTimeout = 5 * time.Second
 
 // Config configures a Service.
 type Config struct {
@@ -60,7 +50,6 @@ type Config struct {
 // Service runs the account flows. It is safe for concurrent use.
 type Service struct {
 	store  *store.Store
-	queue  EmailQueue
 	tokens *auth.Tokens
 	cfg    Config
 	log    *slog.Logger
@@ -70,9 +59,9 @@ type Service struct {
 	dummyHash func() []byte
 }
 
-// NewService returns a Service storing accounts in st, queueing emails on q and signing
-// access tokens with tokens.
-func NewService(st *store.Store, q EmailQueue, tokens *auth.Tokens, cfg Config, log *slog.Logger) (*Service, error) {
+// NewService returns a Service storing accounts and their emails in st and signing access
+// tokens with tokens.
+func NewService(st *store.Store, tokens *auth.Tokens, cfg Config, log *slog.Logger) (*Service, error) {
 	for _, u := range []struct{ name, value string }{{"VerifyURL", cfg.VerifyURL}, {"ResetURL", cfg.ResetURL}} {
 		parsed, err := url.Parse(u.value)
 		if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
@@ -95,7 +84,7 @@ func NewService(st *store.Store, q EmailQueue, tokens *auth.Tokens, cfg Config, 
 		h, _ := bcrypt.GenerateFromPassword([]byte(rand.Text()), cfg.PasswordCost) // the cost is valid
 		return h
 	})
-	return &Service{store: st, queue: q, tokens: tokens, cfg: cfg, log: log, dummyHash: dummy}, nil
+	return &Service{store: st, tokens: tokens, cfg: cfg, log: log, dummyHash: dummy}, nil
 }
 
 // emailToken is a token sent by email: Value goes into the email, Hash into the database.
@@ -127,47 +116,43 @@ func hashEmailToken(value string) ([]byte, bool) {
 	return h[:], true
 }
 
-// jobID names the email job of a token. A retried enqueue of the same token finds the job
-// already there and queues nothing, so one token is never mailed twice. The hash prefix tells
-// nothing about the token itself.
-func jobID(kind string, hash []byte) string {
-	return kind + "-" + hex.EncodeToString(hash[:16])
-}
-
-// enqueue queues m as an account email. It outlives ctx's cancellation, within enqueueTimeout.
-func (s *Service) enqueue(ctx context.Context, m mail.Message, id string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
-	defer cancel()
-	return s.queue.Enqueue(ctx, m, queue.Options{Priority: EmailPriority, Attempts: EmailAttempts, ID: id})
+// accountEmail is how an account email goes to the outbox.
+func accountEmail(kind oes.EmailKind, m mail.Message) store.NewEmail {
+	return store.NewEmail{Kind: kind, Message: m, Priority: EmailPriority, MaxAttempts: EmailAttempts}
 }
 
 // issueToken gives the account of email a new emailed token of purpose, valid for ttl, in place
-// of its earlier one. ok is false when there is nothing to send: no such account, one that
-// wants (when wants is not nil) rejects, or one deleted meanwhile; err is then nil unless email
-// is not an address at all (EINVALID) or the store failed. Callers answer the same in every
-// no-send case, so that nobody learns which addresses have accounts.
+// of its earlier one, with the email compose makes of the account and the token; the unsent
+// emails carrying the earlier token are cancelled. ok is false when there is nothing to send: no
+// such account, one that wants (when wants is not nil) rejects, or one deleted meanwhile; err is
+// then nil unless email is not an address at all (EINVALID) or the store failed. Callers answer
+// the same in every no-send case, so that nobody learns which addresses have accounts.
 func (s *Service) issueToken(ctx context.Context, email string, purpose store.TokenPurpose, ttl time.Duration,
-	wants func(store.Account) bool) (acc store.Account, tok emailToken, ok bool, err error) {
+	wants func(store.Account) bool, compose func(store.Account, emailToken) (store.NewEmail, error)) (ok bool, err error) {
 	email = strings.TrimSpace(email)
 	if msg := checkEmail(email); msg != "" {
-		return acc, tok, false, oes.Invalid(oes.FieldError{Field: "email", Message: msg})
+		return false, oes.Invalid(oes.FieldError{Field: "email", Message: msg})
 	}
-	acc, err = s.store.GetAccountByEmail(ctx, email)
+	acc, err := s.store.GetAccountByEmail(ctx, email)
 	switch {
 	case oes.ErrorCode(err) == oes.ENOTFOUND:
-		return acc, tok, false, nil
+		return false, nil
 	case err != nil:
-		return acc, tok, false, err
+		return false, err
 	case wants != nil && !wants(acc):
-		return acc, tok, false, nil
+		return false, nil
 	}
-	tok = newEmailToken()
-	err = s.store.ReplaceToken(ctx, acc.ID, store.NewToken{Purpose: purpose, Hash: tok.Hash, ExpiresAt: s.cfg.Now().Add(ttl)})
+	tok := newEmailToken()
+	m, err := compose(acc, tok)
+	if err != nil {
+		return false, err
+	}
+	_, err = s.store.ReplaceToken(ctx, acc.ID, store.NewToken{Purpose: purpose, Hash: tok.Hash, ExpiresAt: s.cfg.Now().Add(ttl)}, m)
 	switch {
 	case oes.ErrorCode(err) == oes.ENOTFOUND: // deleted meanwhile
-		return acc, tok, false, nil
+		return false, nil
 	case err != nil:
-		return acc, tok, false, err
+		return false, err
 	}
-	return acc, tok, true, nil
+	return true, nil
 }

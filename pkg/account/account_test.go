@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,49 +13,51 @@ import (
 
 	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/queue"
-	"github.com/oeshq/oes/pkg/queue/queuetest"
 	"github.com/oeshq/oes/pkg/store"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 )
 
 type testBundle struct {
 	svc   *Service
-	queue *queue.Client
+	store *store.Store
 }
 
 func setup(t *testing.T) testBundle {
 	t.Helper()
-	q := queuetest.Client(t, queuetest.Config(t))
+	st := store.New(pgtest.New(t))
 	tokens, err := auth.New([]byte("a-test-secret-of-at-least-32-bytes"), time.Minute)
 	require.NoError(t, err)
-	svc, err := NewService(store.New(pgtest.New(t)), q, tokens, Config{
+	svc, err := NewService(st, tokens, Config{
 		VerifyURL: "https://oes.example.org/verify", ResetURL: "https://oes.example.org/reset",
 		VerifyTTL: time.Hour, ResetTTL: time.Hour, PasswordCost: bcrypt.MinCost,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
-	return testBundle{svc: svc, queue: q}
+	return testBundle{svc: svc, store: st}
 }
 
-func TestAnEmailTokenIsQueuedOnce(t *testing.T) {
+// Each token has its email, written with it; a newer token's email cancels the older one's,
+// whose link would be dead, so that a user who asked twice gets one working link.
+func TestEachTokenHasOneEmailAndTheNewestReplacesTheUnsentOnes(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	u := oes.User{ID: 1, Email: "ann@example.org", Name: "Ann"}
-	tok := newEmailToken()
+	r, err := b.svc.Register(ctx, RegisterInput{Email: "ann@example.org", Name: "Ann", Password: "correct horse"})
+	require.NoError(t, err)
+	require.NoError(t, b.svc.ResendVerification(ctx, "ann@example.org"))
+	require.NoError(t, b.svc.RequestPasswordReset(ctx, "ann@example.org"))
 
-	first, err := b.svc.sendVerification(ctx, u, tok)
+	es, err := b.store.ListUserEmails(ctx, r.User.ID, 1, 10)
 	require.NoError(t, err)
-	again, err := b.svc.sendVerification(ctx, u, tok)
-	require.NoError(t, err)
-	require.Equal(t, first, again, "a repeated enqueue of one token finds the first job")
-	n, err := b.queue.Counts(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 1, n.Waiting)
-
-	other, err := b.svc.sendVerification(ctx, u, newEmailToken())
-	require.NoError(t, err)
-	require.NotEqual(t, first, other)
+	require.Len(t, es, 3)
+	byState := map[oes.EmailKind][]oes.EmailState{}
+	for _, e := range es {
+		byState[e.Kind] = append(byState[e.Kind], e.State)
+		require.Equal(t, EmailPriority, e.Priority)
+		require.Equal(t, EmailAttempts, e.AttemptsAllowed)
+	}
+	require.Equal(t, []oes.EmailState{oes.EmailPending, oes.EmailCancelled}, byState[oes.EmailVerify], "newest first")
+	require.Equal(t, []oes.EmailState{oes.EmailPending}, byState[oes.EmailReset], "another kind is not replaced")
+	require.Equal(t, r.JobID, strconv.FormatInt(es[2].ID, 10))
 }
 
 func TestEmailTokens(t *testing.T) {
@@ -86,7 +89,7 @@ func TestNewServiceRefusesBadConfig(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := good
 			edit(&c)
-			_, err := NewService(nil, nil, nil, c, nil)
+			_, err := NewService(nil, nil, c, nil)
 			require.Error(t, err)
 		})
 	}

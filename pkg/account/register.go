@@ -2,14 +2,13 @@ package account
 
 import (
 	"context"
-	"log/slog"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oeshq/oes/pkg/mail/templates"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/store"
 )
 
@@ -20,23 +19,20 @@ type RegisterInput struct {
 	Password string `json:"password"`
 }
 
-// Registration is the result of a registration: the new student account and how its
-// verification email was queued. Queued is false when the account was created but the queue
-// refused the email; the user then asks for it again (ResendVerification).
+// Registration is the result of a registration: the new student account and its verification
+// email's job id, by which admins follow the email.
 type Registration struct {
-	User oes.User
-	queue.Enqueued
+	User  oes.User
+	JobID string
 }
 
-// Register creates a student account whose address is not verified yet and queues the email
-// that verifies it. EINVALID naming the fields at fault; ECONFLICT when an account with the
-// email, compared case-insensitively, exists, in which case nothing is queued.
+// Register creates a student account whose address is not verified yet, with the email that
+// verifies it. EINVALID naming the fields at fault; ECONFLICT when an account with the email,
+// compared case-insensitively, exists, in which case no email is made.
 //
-// The account and its verification token are written in one transaction, and the email is
-// queued after it commits: an email never refers to an account that was rolled back. If
-// queueing then fails, the account stays and Registration.Queued is false rather than the
-// account being deleted again: the user cannot tell a rolled-back registration from a lost
-// one, while a kept account needs only a resend, which replaces the unsent token.
+// The account, its verification token and the email are written in one transaction: the email
+// is on its way whenever the account exists, whatever the queue's state (the outbox's relay
+// puts it on the queue), and no email refers to an account that was rolled back.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (Registration, error) {
 	in.Email = strings.TrimSpace(in.Email)
 	in.Name = strings.TrimSpace(in.Name)
@@ -59,20 +55,17 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Registration,
 		return Registration{}, err
 	}
 	tok := newEmailToken()
-	u, err := s.store.CreateUserWithToken(ctx, store.NewUser{
-		Email: in.Email, Name: in.Name, PasswordHash: string(hash), Role: oes.RoleStudent,
-	}, store.NewToken{Purpose: store.PurposeVerifyEmail, Hash: tok.Hash, ExpiresAt: s.cfg.Now().Add(s.cfg.VerifyTTL)})
+	email, err := s.verificationEmail(in.Email, in.Name, tok)
 	if err != nil {
 		return Registration{}, err
 	}
-
-	id, err := s.sendVerification(ctx, u, tok)
+	u, emailID, err := s.store.CreateUserWithToken(ctx, store.NewUser{
+		Email: in.Email, Name: in.Name, PasswordHash: string(hash), Role: oes.RoleStudent,
+	}, store.NewToken{Purpose: store.PurposeVerifyEmail, Hash: tok.Hash, ExpiresAt: s.cfg.Now().Add(s.cfg.VerifyTTL)}, email)
 	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "verification email not queued; the user can ask for it again",
-			slog.Int64("user_id", u.ID), slog.Any("err", err))
-		return Registration{User: u}, nil
+		return Registration{}, err
 	}
-	return Registration{User: u, Enqueued: queue.Enqueued{Queued: true, JobID: id}}, nil
+	return Registration{User: u, JobID: strconv.FormatInt(emailID, 10)}, nil
 }
 
 // VerifyEmail spends a verification token and marks its account's address verified.
@@ -86,34 +79,27 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (oes.User, erro
 	return s.store.VerifyEmail(ctx, hash, s.cfg.Now())
 }
 
-// ResendVerification queues a new verification email when email belongs to an account whose
+// ResendVerification sends a new verification email when email belongs to an account whose
 // address is not verified yet, and does nothing otherwise: the caller learns nothing about
-// which addresses have accounts. The new token replaces any earlier one. EINVALID only when
-// email is not an address at all; a failure to queue is logged, not returned, since returning
-// it would reveal that the account exists.
+// which addresses have accounts. The new token replaces any earlier one, and an earlier email
+// not sent yet is cancelled, its link being dead. EINVALID only when email is not an address at
+// all; the store's failures are returned (a 503 says nothing about the account).
 func (s *Service) ResendVerification(ctx context.Context, email string) error {
-	acc, tok, ok, err := s.issueToken(ctx, email, store.PurposeVerifyEmail, s.cfg.VerifyTTL,
-		func(acc store.Account) bool { return acc.EmailVerifiedAt == nil })
-	if !ok {
-		return err
-	}
-	if _, err := s.sendVerification(ctx, acc.User, tok); err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "verification email not queued",
-			slog.Int64("user_id", acc.ID), slog.Any("err", err))
-	}
-	return nil
+	_, err := s.issueToken(ctx, email, store.PurposeVerifyEmail, s.cfg.VerifyTTL,
+		func(acc store.Account) bool { return acc.EmailVerifiedAt == nil },
+		func(acc store.Account, tok emailToken) (store.NewEmail, error) {
+			return s.verificationEmail(acc.Email, acc.Name, tok)
+		})
+	return err
 }
 
-func (s *Service) sendVerification(ctx context.Context, u oes.User, tok emailToken) (string, error) {
-	m, err := templates.VerificationEmail(u.Email, templates.Verification{
-		Name:      u.Name,
+func (s *Service) verificationEmail(to, name string, tok emailToken) (store.NewEmail, error) {
+	m, err := templates.VerificationEmail(to, templates.Verification{
+		Name:      name,
 		VerifyURL: s.cfg.VerifyURL + "?token=" + tok.Value,
 		ExpiresIn: s.cfg.VerifyTTL,
 	})
-	if err != nil {
-		return "", err
-	}
-	return s.enqueue(ctx, m, jobID("verify", tok.Hash))
+	return accountEmail(oes.EmailVerify, m), err
 }
 
 // tokenFieldError explains a token value that cannot have been issued.

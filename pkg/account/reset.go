@@ -2,34 +2,27 @@ package account
 
 import (
 	"context"
-	"log/slog"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oeshq/oes/pkg/mail/templates"
+	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/store"
 )
 
-// RequestPasswordReset queues a password-reset email when email belongs to an account, and
-// does nothing otherwise, so the caller learns nothing about which addresses have accounts.
-// The new token replaces any earlier reset token of the account. EINVALID only when email is
-// not an address at all; a failure to queue is logged, not returned.
+// RequestPasswordReset sends a password-reset email when email belongs to an account, and does
+// nothing otherwise, so the caller learns nothing about which addresses have accounts. The new
+// token replaces any earlier reset token of the account, and an earlier reset email not sent
+// yet is cancelled. EINVALID only when email is not an address at all.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
-	acc, tok, ok, err := s.issueToken(ctx, email, store.PurposeResetPassword, s.cfg.ResetTTL, nil)
-	if !ok {
-		return err
-	}
-	m, err := templates.PasswordResetEmail(acc.Email, templates.PasswordReset{
-		Name: acc.Name, Token: tok.Value, ConfirmURL: s.cfg.ResetURL, ExpiresIn: s.cfg.ResetTTL,
-	})
-	if err == nil {
-		_, err = s.enqueue(ctx, m, jobID("reset", tok.Hash))
-	}
-	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "password-reset email not queued",
-			slog.Int64("user_id", acc.ID), slog.Any("err", err))
-	}
-	return nil
+	_, err := s.issueToken(ctx, email, store.PurposeResetPassword, s.cfg.ResetTTL, nil,
+		func(acc store.Account, tok emailToken) (store.NewEmail, error) {
+			m, err := templates.PasswordResetEmail(acc.Email, templates.PasswordReset{
+				Name: acc.Name, Token: tok.Value, ConfirmURL: s.cfg.ResetURL, ExpiresIn: s.cfg.ResetTTL,
+			})
+			return accountEmail(oes.EmailReset, m), err
+		})
+	return err
 }
 
 // ResetPasswordInput is the body of a password-reset confirmation.

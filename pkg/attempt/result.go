@@ -75,7 +75,7 @@ func (s *Service) buildResult(ctx context.Context, id int64) ([]byte, error) {
 		return nil, err
 	}
 	if a.Expired(s.now()) {
-		if a, err = s.finish(ctx, id, false); err != nil {
+		if a, err = s.finish(ctx, id); err != nil {
 			return nil, err
 		}
 	}
@@ -134,7 +134,7 @@ func (s *Service) UserExamsJSON(ctx context.Context, userID int64) ([]byte, erro
 	var ttl time.Duration // 0: the kind's default
 	for _, a := range attempts {
 		if a.Expired(now) {
-			graded, err := s.finish(ctx, a.ID, false)
+			graded, err := s.finish(ctx, a.ID)
 			if err != nil {
 				return nil, err
 			}
@@ -175,7 +175,7 @@ func (s *Service) ExamResults(ctx context.Context, examID int64, page, size int)
 		return ResultPage{}, err
 	}
 	for _, id := range expired {
-		if _, err := s.finish(ctx, id, false); err != nil {
+		if _, err := s.finish(ctx, id); err != nil {
 			return ResultPage{}, err
 		}
 	}

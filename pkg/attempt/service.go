@@ -1,6 +1,7 @@
 // Package attempt runs exam attempts: a student starts one, saves answers until the deadline,
 // and submits it to be graded on the server. An attempt whose time has run out is graded as it
-// stands the first time anyone touches it (lazy grading), so no background job is needed.
+// stands the first time anyone touches it (lazy grading), so no background job is needed. The
+// result email is written to the outbox with the grade.
 //
 // A student may only touch their own attempts; an admin may read any result. Other callers get
 // EFORBIDDEN rather than ENOTFOUND: attempt ids are sequential, so hiding existence would
@@ -15,29 +16,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/oeshq/oes/pkg/cache"
-	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/mail/templates"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/store"
 )
 
-// EmailQueue queues an email for the email worker; *queue.Client implements it.
-type EmailQueue interface {
-	Enqueue(ctx context.Context, m mail.Message, opts queue.Options) (string, error)
-}
-
-// ResultEmailPriority is the priority result emails are queued with: they matter to the
-// student but nobody is blocked waiting for them, unlike account emails.
-const ResultEmailPriority = queue.DefaultPriority
-
-// enqueueTimeout bounds queueing a result email. It does not stop when the client hangs up:
-// the attempt is graded by then and its email should leave.
-const enqueueTimeout = 5 * time.Second
+// ResultEmailPriority is the priority of result emails: they matter to the student but nobody
+// is blocked waiting for them, unlike account emails.
+const ResultEmailPriority = 5
 
 // Caller is who asks: a signed-in user, who may be an admin.
 type Caller struct {
@@ -49,14 +38,16 @@ type Caller struct {
 type Service struct {
 	store *store.Store
 	cache *cache.Cache // nil when caching is disabled by configuration
-	queue EmailQueue
-	log   *slog.Logger
-	now   func() time.Time
+	// emailAttempts bounds the failed tries of a result email (EMAIL_ATTEMPTS).
+	emailAttempts int
+	log           *slog.Logger
+	now           func() time.Time
 }
 
-// NewService returns a Service. A nil cache serves every read from the store.
-func NewService(st *store.Store, c *cache.Cache, q EmailQueue, log *slog.Logger) *Service {
-	return &Service{store: st, cache: c, queue: q, log: log, now: time.Now}
+// NewService returns a Service. A nil cache serves every read from the store. Result emails
+// may fail emailAttempts tries for reasons other than an outage.
+func NewService(st *store.Store, c *cache.Cache, emailAttempts int, log *slog.Logger) *Service {
+	return &Service{store: st, cache: c, emailAttempts: emailAttempts, log: log, now: time.Now}
 }
 
 // View is an attempt as its student sees it. Answers is set by SaveAnswers only.
@@ -86,7 +77,7 @@ func (s *Service) view(a oes.Attempt) View {
 func (s *Service) Start(ctx context.Context, examID, userID int64) (v View, created bool, err error) {
 	a, created, err := s.store.StartAttempt(ctx, examID, userID)
 	if err == nil && !created && a.Expired(s.now()) {
-		if _, err = s.finish(ctx, a.ID, false); err == nil {
+		if _, err = s.finish(ctx, a.ID); err == nil {
 			a, created, err = s.store.StartAttempt(ctx, examID, userID)
 		}
 	}
@@ -116,7 +107,7 @@ func (s *Service) SaveAnswers(ctx context.Context, id int64, caller Caller, in A
 		return View{}, err
 	}
 	if a.Expired(s.now()) {
-		if _, err := s.finish(ctx, id, false); err != nil {
+		if _, err := s.finish(ctx, id); err != nil {
 			return View{}, err
 		}
 		return View{}, oes.Errorf(oes.ECONFLICT, "the time for attempt %d ran out at %s; it has been graded with the answers saved by then",
@@ -144,59 +135,39 @@ func (s *Service) SaveAnswers(ctx context.Context, id int64, caller Caller, in A
 
 // Submit grades the caller's attempt and returns its result as ResultJSON does. It is
 // idempotent: submitting a graded attempt returns the stored result. The result email is
-// queued under the attempt's id, so however often Submit runs, it is sent once. EFORBIDDEN
-// when the attempt is not the caller's.
+// written with the grade, so however often Submit runs, there is one. EFORBIDDEN when the
+// attempt is not the caller's.
 func (s *Service) Submit(ctx context.Context, id int64, caller Caller) ([]byte, error) {
 	if _, err := s.owned(ctx, id, caller); err != nil {
 		return nil, err
 	}
-	if _, err := s.finish(ctx, id, true); err != nil {
+	if _, err := s.finish(ctx, id); err != nil {
 		return nil, err
 	}
 	return s.ResultJSON(ctx, id, caller)
 }
 
-// finish grades attempt id unless it is graded already, then drops the cache entries the
-// grade makes stale and queues the result email: always when emailAlways is set (a retried
-// submit gets another chance to queue it), otherwise only when this call graded it.
-func (s *Service) finish(ctx context.Context, id int64, emailAlways bool) (oes.Attempt, error) {
-	a, graded, err := s.store.SubmitAttempt(ctx, id, s.now(), Grade)
+// finish grades attempt id unless it is graded already, with its result email in the same
+// transaction, then drops the cache entries the grade makes stale.
+func (s *Service) finish(ctx context.Context, id int64) (oes.Attempt, error) {
+	a, graded, err := s.store.SubmitAttempt(ctx, id, s.now(), Grade, s.resultEmail)
 	if err != nil {
 		return oes.Attempt{}, err
 	}
 	if graded {
 		s.invalidate(ctx, cache.UserExams(a.UserID), cache.ExamResult(a.ID))
 	}
-	if graded || emailAlways {
-		s.sendResult(ctx, a)
-	}
 	return a, nil
 }
 
-// sendResult queues the result email of a graded attempt. A failure is logged, not returned:
-// the grade stands, and a later submit queues the email again.
-func (s *Service) sendResult(ctx context.Context, a oes.Attempt) {
-	err := func() error {
-		m, err := templates.ResultEmail(a.UserEmail, templates.Result{
-			Name: a.UserName, ExamTitle: a.ExamTitle, Score: deref(a.Score), MaxScore: deref(a.MaxScore),
-			SubmittedAt: deref(a.SubmittedAt), Expired: a.State(s.now()) == oes.AttemptExpired,
-		})
-		if err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
-		defer cancel()
-		_, err = s.queue.Enqueue(ctx, m, queue.Options{Priority: ResultEmailPriority, ID: ResultEmailID(a.ID)})
-		return err
-	}()
-	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "result email not queued; a later submit queues it again",
-			slog.Int64("attempt_id", a.ID), slog.Any("err", err))
-	}
+// resultEmail is the email that tells the student of a graded attempt their score.
+func (s *Service) resultEmail(a oes.Attempt) (store.NewEmail, error) {
+	m, err := templates.ResultEmail(a.UserEmail, templates.Result{
+		Name: a.UserName, ExamTitle: a.ExamTitle, Score: deref(a.Score), MaxScore: deref(a.MaxScore),
+		SubmittedAt: deref(a.SubmittedAt), Expired: a.State(s.now()) == oes.AttemptExpired,
+	})
+	return store.NewEmail{Kind: oes.EmailResult, Message: m, Priority: ResultEmailPriority, MaxAttempts: s.emailAttempts}, err
 }
-
-// ResultEmailID is the job id of an attempt's result email.
-func ResultEmailID(attemptID int64) string { return "result-" + strconv.FormatInt(attemptID, 10) }
 
 // owned returns the attempt when it is the caller's. ENOTFOUND, EFORBIDDEN.
 func (s *Service) owned(ctx context.Context, id int64, caller Caller) (oes.Attempt, error) {

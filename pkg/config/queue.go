@@ -5,14 +5,13 @@ import (
 	"time"
 )
 
-// Queue configures the email queue as both binaries see it: the api enqueues with these
-// settings and the worker consumes the same lanes.
+// Queue configures the email queue as both binaries see it: the api serves its dashboard and
+// the worker relays the outbox onto its lanes and consumes them.
 type Queue struct {
-	QueuePrefix    string        `envconfig:"QUEUE_PREFIX" default:"email" desc:"name prefix of the email queue's lanes (<prefix>:critical, :default, :low); api and worker must agree"`
-	EmailAttempts  int           `envconfig:"EMAIL_ATTEMPTS" default:"3" desc:"how many times an email job may run in all unless its producer says otherwise"`
-	EmailRetention time.Duration `envconfig:"EMAIL_RETENTION" default:"24h" desc:"how long a completed email job is kept so that its status can be read"`
-	// The time limit is stored with each job when it is enqueued, so the api needs it too.
-	EmailJobTimeout time.Duration `envconfig:"EMAIL_JOB_TIMEOUT" default:"5m" desc:"longest one delivery attempt may take before it is cancelled and retried"`
+	QueuePrefix string `envconfig:"QUEUE_PREFIX" default:"email" desc:"name prefix of the email queue's lanes (<prefix>:critical, :default, :low); api and worker must agree"`
+	// The api writes the attempts of the emails it makes into the outbox; the worker reads
+	// each email's own.
+	EmailAttempts int `envconfig:"EMAIL_ATTEMPTS" default:"3" desc:"how many tries of a result email may fail for a reason other than an outage (a 5xx fails at once; outages spend none)"`
 }
 
 func (q Queue) Validate() error {
@@ -22,30 +21,39 @@ func (q Queue) Validate() error {
 	if q.EmailAttempts < 1 || q.EmailAttempts > 25 {
 		return fmt.Errorf("EMAIL_ATTEMPTS: must be between 1 and 25, got %d", q.EmailAttempts)
 	}
-	if q.EmailRetention < time.Second {
-		return fmt.Errorf("EMAIL_RETENTION: must be at least 1s, got %s", q.EmailRetention)
-	}
-	if q.EmailJobTimeout < time.Second {
-		return fmt.Errorf("EMAIL_JOB_TIMEOUT: must be at least 1s, got %s", q.EmailJobTimeout)
-	}
 	return nil
 }
 
 // Worker configures how the email worker runs jobs.
 type Worker struct {
-	EmailConcurrency int           `envconfig:"EMAIL_CONCURRENCY" default:"5" desc:"emails one worker delivers at once (and SMTP connections it keeps open)"`
-	EmailBackoffBase time.Duration `envconfig:"EMAIL_BACKOFF_BASE" default:"2000ms" desc:"delay before the first retry; each later retry waits twice as long (with jitter)"`
-	EmailBackoffMax  time.Duration `envconfig:"EMAIL_BACKOFF_MAX" default:"1h" desc:"longest delay between two attempts"`
-	EmailDelivered   time.Duration `envconfig:"EMAIL_DELIVERED_TTL" default:"168h" desc:"how long a delivered job id is remembered so a rerun never sends twice; must outlast the retry window"`
-	HealthAddr       string        `envconfig:"HEALTH_ADDR" default:":8081" desc:"address of the worker's /healthz, /readyz and /metrics"`
+	EmailConcurrency   int           `envconfig:"EMAIL_CONCURRENCY" default:"5" desc:"emails one worker delivers at once (and SMTP connections it keeps open)"`
+	EmailJobTimeout    time.Duration `envconfig:"EMAIL_JOB_TIMEOUT" default:"5m" desc:"longest one delivery attempt may take before it is cancelled and tried again"`
+	EmailBackoffBase   time.Duration `envconfig:"EMAIL_BACKOFF_BASE" default:"2000ms" desc:"delay before the first retry of an email the server asked to try later; each later retry waits twice as long (with jitter)"`
+	EmailBackoffMax    time.Duration `envconfig:"EMAIL_BACKOFF_MAX" default:"1h" desc:"longest delay between two tries of an email"`
+	EmailRetryWindow   time.Duration `envconfig:"EMAIL_RETRY_WINDOW" default:"24h" desc:"how long an email held back by SMTP outages and 4xx replies is retried before it fails with the last reason"`
+	EmailFetchInterval time.Duration `envconfig:"EMAIL_FETCH_INTERVAL" default:"20ms" desc:"how long an idle worker waits, on average, before it looks for new jobs again (asynq polls): the latency it adds, against up to 3 Redis scripts per look"`
+	EmailSweepInterval time.Duration `envconfig:"EMAIL_SWEEP_INTERVAL" default:"30s" desc:"how often the outbox relay checks that every unsent email is in the queue's Redis (at once when Redis lost its data)"`
+	HealthAddr         string        `envconfig:"HEALTH_ADDR" default:":8081" desc:"address of the worker's /healthz, /readyz and /metrics"`
 }
 
 func (w Worker) Validate() error {
 	if w.EmailConcurrency < 1 || w.EmailConcurrency > 1000 {
 		return fmt.Errorf("EMAIL_CONCURRENCY: must be between 1 and 1000, got %d", w.EmailConcurrency)
 	}
+	if w.EmailJobTimeout < 5*time.Second {
+		return fmt.Errorf("EMAIL_JOB_TIMEOUT: must be at least 5s, got %s", w.EmailJobTimeout)
+	}
 	if w.EmailBackoffBase < time.Millisecond || w.EmailBackoffMax < w.EmailBackoffBase {
 		return fmt.Errorf("EMAIL_BACKOFF_BASE/EMAIL_BACKOFF_MAX: want 0 < base <= max, got %s and %s", w.EmailBackoffBase, w.EmailBackoffMax)
+	}
+	if w.EmailRetryWindow < time.Minute {
+		return fmt.Errorf("EMAIL_RETRY_WINDOW: must be at least 1m, got %s", w.EmailRetryWindow)
+	}
+	if w.EmailFetchInterval < time.Millisecond || w.EmailFetchInterval > 10*time.Second {
+		return fmt.Errorf("EMAIL_FETCH_INTERVAL: must be from 1ms to 10s, got %s", w.EmailFetchInterval)
+	}
+	if w.EmailSweepInterval < time.Second {
+		return fmt.Errorf("EMAIL_SWEEP_INTERVAL: must be at least 1s, got %s", w.EmailSweepInterval)
 	}
 	if w.HealthAddr == "" {
 		return fmt.Errorf("HEALTH_ADDR: must not be empty")

@@ -1,214 +1,274 @@
 package delivery_test
 
 import (
-	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oeshq/oes/pkg/delivery"
 	"github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/queue"
-	"github.com/oeshq/oes/pkg/queue/queuetest"
 )
 
-func TestJobGoesFromWaitingThroughActiveToCompleted(t *testing.T) {
+func TestAnEmailIsDeliveredAndItsRowKeepsTheServersReply(t *testing.T) {
 	t.Parallel()
-	atData, release := make(chan struct{}), make(chan struct{})
-	b := setup(t, func(ctx context.Context, _ int, _ mail.Message, progress func(int)) error {
-		progress(mail.ProgressConnecting)
-		progress(mail.ProgressData)
-		close(atData)
-		select {
-		case <-release:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		progress(mail.ProgressAccepted)
-		return nil
-	})
-	id := b.enqueue(t, "ada@example.com", queue.Options{Priority: 10})
-	require.Equal(t, queue.StateWaiting, b.status(t, id).State)
-
+	b := setup(t)
+	id := b.write(t, "ada@example.com", 3)
 	b.start(t)
-	<-atData
-	// Progress is written at most once per interval, so it shows within one.
-	active := b.waitFor(t, id, func(st queue.Status) bool { return st.Progress == mail.ProgressData })
-	require.Equal(t, queue.StateActive, active.State, "progress is visible mid-send")
-	require.Equal(t, 1, active.AttemptsMade)
-	running, err := b.client.Active(b.ctx, 1, 10)
-	require.NoError(t, err)
-	require.Len(t, running, 1)
-	require.Equal(t, id, running[0].ID)
 
-	close(release)
-	done := b.waitFor(t, id, queuetest.InState(queue.StateCompleted))
-	require.Equal(t, 100, done.Progress)
-	require.Equal(t, 1, done.AttemptsMade)
-	require.Equal(t, 3, done.AttemptsAllowed)
-	require.Empty(t, done.FailedReason)
-	require.NotNil(t, done.CompletedAt)
-	require.Contains(t, b.logs.String(), "email job "+id+" completed")
-	delivered, err := delivery.NewRecord(b.rdb, b.cfg).Has(b.ctx, id)
-	require.NoError(t, err)
-	require.True(t, delivered, "the delivery is recorded")
-	ttl, err := b.rdb.TTL(b.ctx, b.cfg.DeliveredKey(id)).Result()
-	require.NoError(t, err)
-	require.InDelta(t, b.cfg.DeliveredTTL.Seconds(), ttl.Seconds(), 60)
+	e := b.waitFor(t, id, 10*time.Second, inState(oes.EmailDelivered))
+	require.Equal(t, 1, e.AttemptsMade)
+	require.Equal(t, 0, e.Deferrals)
+	require.True(t, strings.HasPrefix(e.SMTPReply, "250 "), "reply %q", e.SMTPReply)
+	require.NotNil(t, e.FinishedAt)
+	got := b.smtp.WaitForMessages(t, 1, 5*time.Second)
+	require.Len(t, got, 1)
+	require.Equal(t, []string{"ada@example.com"}, got[0].To)
+	require.Equal(t, "Your exam results", got[0].Subject)
+	require.Contains(t, b.logs.String(), "email job "+queue.TaskID(id)+" completed")
 }
 
-func TestTemporaryFailureIsRetriedThenCompletes(t *testing.T) {
+func TestA5xxToTheRecipientFailsAtOnceAndSuppressesTheAddress(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(ctx context.Context, n int, m mail.Message, progress func(int)) error {
-		if n == 1 {
-			progress(mail.ProgressConnecting)
-			return temporary(451, "4.7.1 try again later")
-		}
-		return deliver(ctx, n, m, progress)
-	})
+	b := setup(t)
+	b.smtp.FailRecipient("gone@example.com", 550, "5.1.1 no such user")
+	first := b.write(t, "gone@example.com", 5)
 	b.start(t)
 
-	id := b.enqueue(t, "ada@example.com", queue.Options{Attempts: 3})
-
-	retrying := b.waitFor(t, id, queuetest.InState(queue.StateRetrying))
-	require.Equal(t, "451 4.7.1 try again later", retrying.FailedReason)
-	require.Equal(t, 1, retrying.AttemptsMade)
-	require.Equal(t, 3, retrying.AttemptsAllowed)
-	require.NotNil(t, retrying.NextRunAt)
-	require.NotNil(t, retrying.LastFailedAt)
-	done := b.waitFor(t, id, queuetest.InState(queue.StateCompleted))
-	require.Equal(t, 2, done.AttemptsMade)
-	require.Equal(t, 100, done.Progress)
-	require.Len(t, b.sender.calls("ada@example.com"), 2)
-	logs := b.logs.String()
-	require.Contains(t, logs, "email job "+id+" failed (attempt 1/3): 451 4.7.1 try again later")
-	require.Contains(t, logs, "email job "+id+" completed")
-}
-
-func TestPermanentFailureFailsAtOnceWithTheServerReply(t *testing.T) {
-	t.Parallel()
-	b := setup(t, func(context.Context, int, mail.Message, func(int)) error {
-		return permanent(550, "5.1.1 no such user")
-	})
-	b.start(t)
-
-	id := b.enqueue(t, "nobody@example.com", queue.Options{Attempts: 5})
-
-	failed := b.waitFor(t, id, queuetest.InState(queue.StateFailed))
-	require.Equal(t, "550 5.1.1 no such user", failed.FailedReason)
-	require.Equal(t, 1, failed.AttemptsMade)
-	require.Equal(t, 5, failed.AttemptsAllowed)
-	require.Len(t, b.sender.calls("nobody@example.com"), 1, "no retry")
-	require.Contains(t, b.logs.String(), "email job "+id+" failed (attempt 1/5): 550 5.1.1 no such user")
-	list, err := b.client.Failed(b.ctx, 1, 10)
+	e := b.waitFor(t, first, 10*time.Second, inState(oes.EmailFailed))
+	require.Equal(t, "550 5.1.1 no such user", e.LastError)
+	require.Equal(t, 1, e.AttemptsMade, "one try, not five")
+	list, err := b.store.ListSuppressions(b.ctx, 1, 10)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
-	require.Equal(t, id, list[0].ID)
+	require.Equal(t, "gone@example.com", list[0].Address)
+	require.Equal(t, "550 5.1.1 no such user", list[0].Reason)
+
+	// A later email to the address, even written differently, is not sent at all.
+	tries := b.smtp.Transactions()
+	second := b.write(t, "Gone@Example.com", 5)
+	e = b.waitFor(t, second, 10*time.Second, inState(oes.EmailSuppressed))
+	require.Equal(t, 0, e.AttemptsMade)
+	require.Equal(t, tries, b.smtp.Transactions(), "no transaction for a suppressed address")
+
+	// Once an admin removes the address and retries the email, it goes.
+	b.smtp.AcceptAll()
+	require.NoError(t, b.store.DeleteSuppression(b.ctx, "gone@example.com"))
+	require.NoError(t, b.store.RetryEmail(b.ctx, second))
+	b.waitFor(t, second, 10*time.Second, inState(oes.EmailDelivered))
 }
 
-func TestJobFailsWithTheReasonAfterItsLastAttempt(t *testing.T) {
+func TestA5xxToTheDataFailsAtOnceWithoutSuppressing(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(context.Context, int, mail.Message, func(int)) error {
-		return temporary(421, "4.3.2 service not available")
-	})
+	b := setup(t)
+	b.smtp.FailNext(1, 554, "5.7.1", "message refused as spam")
+	id := b.write(t, "ada@example.com", 5)
 	b.start(t)
 
-	id := b.enqueue(t, "ada@example.com", queue.Options{Attempts: 2})
-
-	retrying := b.waitFor(t, id, queuetest.InState(queue.StateRetrying))
-	require.Equal(t, 1, retrying.AttemptsMade)
-	failed := b.waitFor(t, id, queuetest.InState(queue.StateFailed))
-	require.Equal(t, 2, failed.AttemptsMade)
-	require.Equal(t, 2, failed.AttemptsAllowed)
-	require.Equal(t, "421 4.3.2 service not available", failed.FailedReason)
-	require.Len(t, b.sender.calls("ada@example.com"), 2)
-	logs := b.logs.String()
-	require.Contains(t, logs, "email job "+id+" failed (attempt 1/2): 421 4.3.2 service not available")
-	require.Contains(t, logs, "email job "+id+" failed (attempt 2/2): 421 4.3.2 service not available")
-}
-
-// The retries of a job wait RetryBase*2^n with ±20% jitter, stretched to end on a whole second
-// (asynq keeps retry times in seconds), and are then picked up within a PollInterval or two.
-// RetryBase is 1s: a finer backoff cannot be observed through asynq. So the n-th gap is at
-// least 0.8*nominal and at most 1.2*nominal + 1s of rounding + 2 polls, plus a second of slack
-// for a loaded machine.
-func TestRetriesBackOffExponentially(t *testing.T) {
-	t.Parallel()
-	b := setup(t, func(context.Context, int, mail.Message, func(int)) error {
-		return &mail.DeliveryError{Class: mail.ClassNetwork, Reply: "connection refused"}
-	})
-	require.Equal(t, time.Second, b.cfg.RetryBase)
-	b.start(t)
-
-	id := b.enqueue(t, "ada@example.com", queue.Options{Attempts: 4})
-
-	failed := b.waitFor(t, id, queuetest.InState(queue.StateFailed))
-	require.Equal(t, 4, failed.AttemptsMade)
-	require.Equal(t, "connection refused", failed.FailedReason)
-	at := b.sender.calls("ada@example.com")
-	require.Len(t, at, 4)
-	for n, nominal := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
-		gap := at[n+1].Sub(at[n])
-		low := nominal * 8 / 10
-		high := nominal*12/10 + time.Second + 2*b.cfg.PollInterval + time.Second
-		t.Logf("gap %d: %v", n+1, gap)
-		require.True(t, gap >= low && gap <= high, "gap %d is %v, want %v to %v", n+1, gap, low, high)
-	}
-}
-
-func TestAnUndecodableJobFailsAtOnce(t *testing.T) {
-	t.Parallel()
-	b := setup(t, deliver)
-	b.start(t)
-	raw := asynq.NewClientFromRedisClient(b.rdb)
-
-	info, err := raw.EnqueueContext(b.ctx, asynq.NewTask(queue.TypeEmail, []byte(`{"to":`)),
-		asynq.Queue(b.cfg.QueueName(queue.LaneDefault)), asynq.MaxRetry(4))
+	e := b.waitFor(t, id, 10*time.Second, inState(oes.EmailFailed))
+	require.Equal(t, "554 5.7.1 message refused as spam", e.LastError)
+	list, err := b.store.ListSuppressions(b.ctx, 1, 10)
 	require.NoError(t, err)
+	require.Empty(t, list, "the message was refused, not the address")
 
-	failed := b.waitFor(t, info.ID, queuetest.InState(queue.StateFailed))
-	require.Equal(t, 1, failed.AttemptsMade)
-	require.Contains(t, failed.FailedReason, "undecodable email job")
-	require.Contains(t, b.logs.String(), "email job "+info.ID+" failed (attempt 1/5): undecodable email job")
+	// An admin's retry replaces the failed task and the email goes.
+	require.NoError(t, b.store.RetryEmail(b.ctx, id))
+	e = b.waitFor(t, id, 10*time.Second, inState(oes.EmailDelivered))
+	require.Equal(t, 1, e.AttemptsMade, "a retry counts afresh")
 }
 
-// Outside an asynq server (no job id, no result writer) the handler still sends and sorts its
-// errors.
-func TestProcessTaskSortsFailures(t *testing.T) {
+// A server that asks to try later (greylisting) is not judging the email: the email waits and
+// goes, with no attempt spent.
+func TestA4xxDefersTheEmailWithoutSpendingAnAttempt(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		err    error
-		final  bool
-		reason string
-	}{
-		{"permanent", permanent(550, "5.1.1 no such user"), true, "550 5.1.1 no such user"},
-		{"temporary", temporary(451, "4.7.1 greylisted"), false, "451 4.7.1 greylisted"},
-		{"network", &mail.DeliveryError{Class: mail.ClassNetwork, Reply: "connection reset by peer"}, false, "connection reset by peer"},
-		{"code only", permanent(554, ""), true, "554"},
-		{"unclassified", errors.New("boom"), false, "boom"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			b := setup(t, func(context.Context, int, mail.Message, func(int)) error { return tc.err })
-			task, _, err := b.cfg.NewTask(message("ada@example.com"), queue.Options{})
-			require.NoError(t, err)
+	b := setup(t)
+	b.smtp.FailNext(2, 451, "4.7.1", "greylisted, try again later")
+	id := b.write(t, "ada@example.com", 1)
+	b.start(t)
 
-			err = b.handler.ProcessTask(b.ctx, task)
+	e := b.waitFor(t, id, 20*time.Second, inState(oes.EmailDelivered))
+	require.Equal(t, 2, e.Deferrals)
+	require.Equal(t, 1, e.AttemptsMade, "one attempt allowed, and two deferrals did not spend it")
+	require.Contains(t, b.logs.String(), "deferred: 451 4.7.1 greylisted, try again later")
+}
 
-			require.EqualError(t, err, tc.reason)
-			require.Equal(t, tc.final, errors.Is(err, asynq.SkipRetry))
-			require.ErrorIs(t, err, tc.err, "the cause is kept")
-		})
+// The seed's pipeline failed every queued email for good within seconds of an SMTP outage.
+// Here the outage spends no attempt, the worker stops taking emails while the server is down
+// instead of trying each one, and every email goes once the server is back.
+func TestAnSMTPOutageSpendsNoAttemptAndEveryEmailGoesWhenTheServerReturns(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var mu sync.Mutex
+	var pauses []bool
+	b.onPause = func(dep string, paused bool) {
+		if dep == "smtp" {
+			mu.Lock()
+			pauses = append(pauses, paused)
+			mu.Unlock()
+		}
 	}
-	t.Run("success", func(t *testing.T) {
-		b := setup(t, deliver)
-		task, _, err := b.cfg.NewTask(message("ada@example.com"), queue.Options{})
-		require.NoError(t, err)
-		require.NoError(t, b.handler.ProcessTask(b.ctx, task))
-		require.True(t, strings.Contains(b.logs.String(), "completed"))
-	})
+	b.smtp.Down()
+	var ids []int64
+	for i := range 20 {
+		ids = append(ids, b.write(t, addr(i), 1))
+	}
+	b.start(t)
+
+	time.Sleep(5 * time.Second)
+	deferrals := 0
+	for _, id := range ids {
+		e := b.email(t, id)
+		require.NotEqual(t, oes.EmailFailed, e.State, "an outage fails nothing")
+		require.Equal(t, 0, e.AttemptsMade)
+		deferrals += e.Deferrals
+	}
+	// Without a breaker, 20 emails retried every second would have been tried about 100
+	// times; the breaker opens after 3 failures and the rest wait in the queue.
+	require.LessOrEqual(t, deferrals, 12, "tries during the outage")
+
+	b.smtp.Up()
+	back := time.Now()
+	b.waitAll(t, ids, oes.EmailDelivered, 30*time.Second)
+	t.Logf("20 emails delivered %s after the server returned, %d tries deferred during a 5s outage",
+		time.Since(back).Round(time.Millisecond), deferrals)
+	for _, id := range ids {
+		require.Equal(t, 1, b.email(t, id).AttemptsMade)
+	}
+	require.Len(t, b.smtp.Messages(), 20, "each email once")
+	mu.Lock()
+	require.Equal(t, []bool{true, false}, pauses, "paused once, resumed once")
+	mu.Unlock()
+}
+
+func TestAnEmailHeldBackLongerThanTheRetryWindowFailsWithTheReason(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.handler.RetryWindow = 2 * time.Second
+	b.smtp.FailNext(100, 452, "4.2.2", "mailbox full")
+	id := b.write(t, "ada@example.com", 5)
+	b.start(t)
+
+	e := b.waitFor(t, id, 20*time.Second, inState(oes.EmailFailed))
+	require.Equal(t, "undeliverable for over 2s: 452 4.2.2 mailbox full", e.LastError)
+	require.Positive(t, e.Deferrals)
+}
+
+func TestFailuresThatAreNotTheServersSpendAttemptsUntilNoneIsLeft(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	sender := &fakeSender{send: func(int) (string, error) { return "", errors.New("the message could not be encoded") }}
+	b.sender = sender
+	id := b.write(t, "ada@example.com", 2)
+	b.start(t)
+
+	e := b.waitFor(t, id, 20*time.Second, inState(oes.EmailFailed))
+	require.Equal(t, 2, e.AttemptsMade)
+	require.Equal(t, 2, e.AttemptsAllowed)
+	require.Equal(t, "the message could not be encoded", e.LastError)
+	require.Contains(t, b.logs.String(), "failed (attempt 2/2): the message could not be encoded")
+}
+
+// A delivery that times out or is cut off tells nothing about the email: it is not failed, and
+// the email goes on the next try.
+func TestADroppedConnectionDefersTheEmail(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.smtp.DropNext(1)
+	id := b.write(t, "ada@example.com", 1)
+	b.start(t)
+
+	e := b.waitFor(t, id, 20*time.Second, inState(oes.EmailDelivered))
+	require.Equal(t, 1, e.Deferrals)
+	require.Equal(t, 1, e.AttemptsMade)
+}
+
+func TestCancelledEmailsAreNotSent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	cancelled := b.write(t, "ada@example.com", 3)
+	kept := b.write(t, "bob@example.com", 3)
+	require.NoError(t, b.store.CancelEmail(b.ctx, cancelled, "cancelled by an admin"))
+	w := b.start(t)
+
+	b.waitFor(t, kept, 10*time.Second, inState(oes.EmailDelivered))
+	require.Equal(t, oes.EmailCancelled, b.email(t, cancelled).State)
+	for _, m := range b.smtp.Messages() {
+		require.NotEqual(t, []string{"ada@example.com"}, m.To)
+	}
+	require.Equal(t, 1, w.Relay().Stats().Relayed, "a cancelled email is not relayed")
+}
+
+// An email a worker took but whose row moved on meanwhile (an admin cancelled it after the
+// relay queued it) completes its job without sending.
+func TestAJobWhoseEmailWasCancelledAfterItWasQueuedSendsNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	held, release := b.smtp.Hold()
+	first := b.write(t, "ada@example.com", 3)
+	b.queueCfg.Concurrency = 1 // one slot: the second email waits in the queue behind the first
+	b.start(t)
+	<-held
+	second := b.write(t, "bob@example.com", 3)
+	b.waitFor(t, second, 5*time.Second, inState(oes.EmailQueued))
+	require.NoError(t, b.store.CancelEmail(b.ctx, second, "cancelled by an admin"))
+	release()
+
+	b.waitFor(t, first, 10*time.Second, inState(oes.EmailDelivered))
+	require.Eventually(t, func() bool {
+		return strings.Contains(b.logs.String(), "email job "+queue.TaskID(second)+": email "+queue.TaskID(second)+" is cancelled")
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Len(t, b.smtp.Messages(), 1)
+}
+
+func TestObserverHearsEverySendAndFailure(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o := &observed{}
+	b.observer = o
+	b.smtp.FailRecipient("gone@example.com", 550, "5.1.1 no such user")
+	b.smtp.FailNext(1, 451, "4.3.0", "try again later")
+	ok := b.write(t, "ada@example.com", 3)
+	b.start(t)
+	b.waitFor(t, ok, 20*time.Second, inState(oes.EmailDelivered))
+	gone := b.write(t, "gone@example.com", 3)
+	b.waitFor(t, gone, 20*time.Second, inState(oes.EmailFailed))
+
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	require.Equal(t, 3, o.sends)
+	require.Equal(t, 1, o.delivered)
+	require.Equal(t, map[mail.Class]int{mail.ClassTemporary: 1}, o.retried)
+	require.Equal(t, map[mail.Class]int{mail.ClassPermanent: 1}, o.failed)
+}
+
+type observed struct {
+	mu               sync.Mutex
+	sends, delivered int
+	retried, failed  map[mail.Class]int
+}
+
+func (o *observed) Sent(_ time.Duration, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sends++
+	if err == nil {
+		o.delivered++
+	}
+}
+
+func (o *observed) Failed(class mail.Class, retry bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := &o.failed
+	if retry {
+		m = &o.retried
+	}
+	if *m == nil {
+		*m = map[mail.Class]int{}
+	}
+	(*m)[class]++
 }

@@ -3,56 +3,27 @@ package delivery_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/delivery"
 	"github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/mail/smtpsend"
+	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/outbox"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/queue/queuetest"
+	"github.com/oeshq/oes/pkg/store"
+	"github.com/oeshq/oes/pkg/testkit/pgtest"
+	"github.com/oeshq/oes/pkg/testkit/smtptest"
 )
 
-// sendFunc is how a fakeSender answers its n-th send to a recipient (n from 1).
-type sendFunc func(ctx context.Context, n int, m mail.Message, progress func(int)) error
-
-// fakeSender stands in for the SMTP sender where the SMTP server is not the point; it records
-// when each recipient was sent to.
-type fakeSender struct {
-	send sendFunc
-	mu   sync.Mutex
-	at   map[string][]time.Time
-}
-
-func (s *fakeSender) Send(ctx context.Context, m mail.Message, progress func(int)) error {
-	s.mu.Lock()
-	to := m.To[0]
-	s.at[to] = append(s.at[to], time.Now())
-	n := len(s.at[to])
-	s.mu.Unlock()
-	return s.send(ctx, n, m, progress)
-}
-
-// calls returns when each send to the recipient started.
-func (s *fakeSender) calls(to string) []time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Time(nil), s.at[to]...)
-}
-
-// deliver is a send that reports the usual progress and succeeds.
-func deliver(_ context.Context, _ int, _ mail.Message, progress func(int)) error {
-	progress(mail.ProgressConnecting)
-	progress(mail.ProgressData)
-	progress(mail.ProgressAccepted)
-	return nil
-}
-
-// logBuffer collects the handler's log lines; the workers write to it concurrently.
+// logBuffer collects the worker's log lines; its goroutines write to it concurrently.
 type logBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -70,65 +41,126 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
+// bundle is one test's outbox (a Postgres schema of its own), queue (lanes of its own), SMTP
+// server and worker settings; start runs the worker, so that emails can be written first.
 type bundle struct {
-	ctx     context.Context
-	cfg     queue.Config
-	client  *queue.Client
-	rdb     *redis.Client
-	sender  *fakeSender
-	handler *delivery.Handler
-	logs    *logBuffer
+	ctx      context.Context
+	store    *store.Store
+	queueCfg queue.Config
+	smtp     *smtptest.Server
+	sender   delivery.Sender
+	handler  delivery.Config
+	relay    outbox.RelayConfig
+	observer delivery.Observer
+	onPause  func(string, bool)
+	logs     *logBuffer
 }
 
-// setup gives a test a queue of its own and a handler over a fake sender answering with send;
-// the worker is started by start, so that jobs can be queued before it runs.
-func setup(t *testing.T, send sendFunc) *bundle {
+func setup(t *testing.T) *bundle {
 	t.Helper()
-	cfg := queuetest.Config(t)
 	b := &bundle{
-		ctx:    t.Context(),
-		cfg:    cfg,
-		client: queuetest.Client(t, cfg),
-		rdb:    queuetest.Redis(t, cfg),
-		sender: &fakeSender{send: send, at: map[string][]time.Time{}},
-		logs:   &logBuffer{},
+		ctx:      t.Context(),
+		store:    store.New(pgtest.New(t)),
+		queueCfg: queuetest.Config(t),
+		smtp:     smtptest.Start(t),
+		// Retries that can be watched within a test; the window is the default.
+		handler: delivery.Config{RetryBase: time.Second, RetryMax: 4 * time.Second, OutageRetry: time.Second},
+		relay:   outbox.RelayConfig{Tick: 100 * time.Millisecond},
+		logs:    &logBuffer{},
 	}
-	log := slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	b.handler = delivery.New(b.sender, b.rdb, cfg, log)
+	sender, err := smtpsend.New(smtpsend.Config{
+		Host: b.smtp.Host(), Port: b.smtp.Port(), TLS: smtpsend.TLSNone, From: "OES <no-reply@oes.test>",
+		DialTimeout: 2 * time.Second, SendTimeout: 5 * time.Second,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sender.Close() })
+	b.sender = sender
 	return b
 }
 
-func (b *bundle) start(t *testing.T) {
+// start runs a worker (relay, breakers, handler) until the test ends.
+func (b *bundle) start(t *testing.T) *delivery.Worker {
 	t.Helper()
-	queuetest.StartWorker(t, b.cfg, b.handler)
+	w, err := delivery.StartWorker(delivery.WorkerConfig{
+		Queue: b.queueCfg, Store: b.store, Sender: b.sender, Handler: b.handler, Relay: b.relay,
+		Log:      slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Observer: b.observer, OnPause: b.onPause,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		w.Shutdown()
+		if t.Failed() {
+			t.Logf("worker log:\n%s", b.logs.String())
+		}
+	})
+	return w
 }
 
 func message(to string) mail.Message {
-	return mail.Message{To: []string{to}, Subject: "Your exam results", HTML: "<p>Passed.</p>"}
+	return mail.Message{To: []string{to}, Subject: "Your exam results", Text: "Passed.", HTML: "<p>Passed.</p>"}
 }
 
-func (b *bundle) enqueue(t *testing.T, to string, opts queue.Options) string {
+// write records an email to to in the outbox, as a producer's transaction would.
+func (b *bundle) write(t *testing.T, to string, attempts int) int64 {
 	t.Helper()
-	id, err := b.client.Enqueue(b.ctx, message(to), opts)
+	id, err := b.store.InsertEmail(b.ctx, store.NewEmail{
+		Kind: oes.EmailGeneric, Message: message(to), Priority: 5, MaxAttempts: attempts,
+	})
 	require.NoError(t, err)
 	return id
 }
 
-func (b *bundle) status(t *testing.T, id string) queue.Status {
+func (b *bundle) email(t *testing.T, id int64) oes.Email {
 	t.Helper()
-	return queuetest.Status(t, b.client, id)
+	e, err := b.store.GetEmail(b.ctx, id)
+	require.NoError(t, err)
+	return e
 }
 
-// waitFor waits until the job's status satisfies ok and returns it.
-func (b *bundle) waitFor(t *testing.T, id string, ok func(queue.Status) bool) queue.Status {
+// waitFor waits until email id satisfies ok and returns it.
+func (b *bundle) waitFor(t *testing.T, id int64, timeout time.Duration, ok func(oes.Email) bool) oes.Email {
 	t.Helper()
-	return queuetest.WaitFor(t, b.client, id, 20*time.Second, ok)
+	deadline := time.Now().Add(timeout)
+	for {
+		e, err := b.store.GetEmail(b.ctx, id)
+		if err == nil && ok(e) {
+			return e
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("email %d never reached the awaited state; last: %+v (err %v)", id, e, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
-func temporary(code int, reply string) error {
-	return &mail.DeliveryError{Class: mail.ClassTemporary, Code: code, Reply: reply}
+func inState(s oes.EmailState) func(oes.Email) bool {
+	return func(e oes.Email) bool { return e.State == s }
 }
 
-func permanent(code int, reply string) error {
-	return &mail.DeliveryError{Class: mail.ClassPermanent, Code: code, Reply: reply}
+// waitAll waits until every email of ids is in state s.
+func (b *bundle) waitAll(t *testing.T, ids []int64, s oes.EmailState, timeout time.Duration) {
+	t.Helper()
+	for _, id := range ids {
+		b.waitFor(t, id, timeout, inState(s))
+	}
 }
+
+func addr(i int) string { return fmt.Sprintf("student%d@example.com", i) }
+
+// fakeSender stands in for the SMTP sender where the server's behaviour cannot be produced by
+// a real one (an error that is not a delivery failure); it answers with send.
+type fakeSender struct {
+	send  func(n int) (string, error)
+	mu    sync.Mutex
+	calls int
+}
+
+func (s *fakeSender) Send(context.Context, mail.Message) (string, error) {
+	s.mu.Lock()
+	s.calls++
+	n := s.calls
+	s.mu.Unlock()
+	return s.send(n)
+}
+
+func (s *fakeSender) Probe(context.Context) error { return nil }

@@ -1,9 +1,12 @@
 package queue
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 )
 
@@ -33,20 +36,72 @@ func TestBackoffDoublesFromBaseWithinJitterUpToTheLimit(t *testing.T) {
 	}
 }
 
+func TestBackoffStaysWithinItsJitter(t *testing.T) {
+	t.Parallel()
+	for range 100 {
+		d := Backoff(2*time.Second, time.Hour, 3)
+		require.GreaterOrEqual(t, d, 12800*time.Millisecond)
+		require.LessOrEqual(t, d, 19200*time.Millisecond)
+	}
+}
+
+// requireWholeSecond fails unless now+d is a whole second for the now RetryDelay read, which
+// lies between before and after.
+func requireWholeSecond(t *testing.T, before, after time.Time, d time.Duration, msg string) {
+	t.Helper()
+	end := time.Unix(after.Add(d).Unix(), 0)
+	require.False(t, end.Before(before.Add(d)), "%s: %v does not end on a whole second", msg, d)
+}
+
 func TestRetryDelayEndsOnAWholeSecondAndIsNeverShort(t *testing.T) {
 	t.Parallel()
 	delay := RetryDelay(2*time.Second, time.Hour)
 	for n := range 6 {
 		nominal := 2 * time.Second << n
 		before := time.Now()
-		d := delay(n, nil, nil)
+		d := delay(n, errors.New("421 4.7.0 try again later"), nil)
 		after := time.Now()
 
 		require.GreaterOrEqual(t, d, nominal*8/10, "n=%d", n)
 		require.LessOrEqual(t, d, nominal*12/10+time.Second, "n=%d", n)
-		// The retry time, now+d for a now between before and after, is a whole second.
-		end := time.Unix(after.Add(d).Unix(), 0)
-		require.False(t, end.Before(before.Add(d)), "n=%d: %v does not end on a whole second", n, d)
+		requireWholeSecond(t, before, after, d, fmt.Sprintf("n=%d", n))
+	}
+}
+
+// A deferral says when to try again; the backoff of the failures so far (256s here) does not
+// apply, nor does the limit: the handler chose the delay.
+func TestRetryDelayWaitsOutADeferral(t *testing.T) {
+	t.Parallel()
+	delay := RetryDelay(2*time.Second, time.Hour)
+	for _, wait := range []time.Duration{0, 1500 * time.Millisecond, 10 * time.Second, 3 * time.Hour} {
+		for _, err := range []error{
+			Defer(wait, "smtp.example.org unreachable", nil),
+			fmt.Errorf("deliver: %w", Defer(wait, "postgres unavailable", nil)),
+		} {
+			before := time.Now()
+			d := delay(7, err, nil)
+			after := time.Now()
+
+			require.GreaterOrEqual(t, d, wait, "%v: %v", wait, err)
+			require.Less(t, d, wait+time.Second, "%v: %v", wait, err)
+			requireWholeSecond(t, before, after, d, fmt.Sprintf("%v: %v", wait, err))
+		}
+	}
+}
+
+// A worker that died (its lease expired) says nothing about the email: its job runs again as
+// soon as asynq can tell the time apart.
+func TestRetryDelayRunsADeadWorkersJobAgainAtOnce(t *testing.T) {
+	t.Parallel()
+	delay := RetryDelay(2*time.Second, time.Hour)
+	for _, err := range []error{asynq.ErrLeaseExpired, fmt.Errorf("recover: %w", asynq.ErrLeaseExpired)} {
+		before := time.Now()
+		d := delay(7, err, nil)
+		after := time.Now()
+
+		require.GreaterOrEqual(t, d, time.Duration(0))
+		require.LessOrEqual(t, d, time.Second, "%v", err)
+		requireWholeSecond(t, before, after, d, err.Error())
 	}
 }
 
@@ -55,14 +110,4 @@ func TestWholeSecondAfterRoundsUp(t *testing.T) {
 	require.Equal(t, time.Unix(11, 0), wholeSecondAfter(time.Unix(10, 1)))
 	require.Equal(t, time.Unix(11, 0), wholeSecondAfter(time.Unix(10, 999_999_999)))
 	require.Equal(t, time.Unix(10, 0), wholeSecondAfter(time.Unix(10, 0)))
-}
-
-func TestRetryWindowOfTheDefaultsFitsTheDeliveredTTL(t *testing.T) {
-	t.Parallel()
-	c := DefaultConfig()
-	w := c.retryWindow()
-	// 25 attempts of 5m (2h05m); 24 backoffs at their longest, 2.4s, 4.8s, ... 2457.6s (1h22m),
-	// then 13 of 1h; a second of rounding each.
-	require.Equal(t, 2*time.Hour+5*time.Minute+4912800*time.Millisecond+13*time.Hour+24*time.Second, w)
-	require.Less(t, w, c.DeliveredTTL)
 }

@@ -1,5 +1,7 @@
-// Package queue is the email queue: the api enqueues email jobs and reads their status and
-// counts through it, and the email worker consumes them. It is built on asynq over Redis.
+// Package queue is the email queue: the outbox's relay puts references to its emails on it,
+// the email worker consumes it, and the metrics read its lane counts. It is built on asynq
+// over Redis. Postgres's outbox (package outbox) is the record of every email; the queue only
+// says which email a worker should take up next, and when.
 //
 // # Lanes
 //
@@ -24,17 +26,45 @@
 //
 // # Jobs
 //
-// A job is an asynq task of type TypeEmail whose payload is the JSON of the mail.Message and
-// its priority. Options.Attempts becomes asynq's MaxRetry (attempts-1), Options.ID its task id.
-// A completed job is kept for Config.Retention, a failed one for 90 days (asynq's archive).
+// A Job is a reference to an outbox row: an asynq task of type TypeEmail whose id is the row's
+// id (TaskID, in decimal) and whose payload is the email's kind and priority, for people
+// reading a dashboard. The message is never in Redis: the worker reads it from Postgres by the
+// task's id, so neither Redis nor the dashboard (DisplayPayload) holds a recipient or a
+// single-use link.
+//
+// Enqueue is idempotent by outbox id: while the email's task waits, is delayed, retries or
+// runs, enqueueing it again leaves it as it is, so the relay may enqueue whatever it is not
+// sure of. A task that failed for good is replaced, so that an email an admin retries runs
+// again. A finished task is deleted at once (asynq's retention is zero): the outbox row keeps
+// the outcome, and the outbox, not the queue, says whether an email is still to be sent.
 //
 // Delays are whole seconds in asynq: delayed and retrying jobs are released by a poller
 // (Config.PollInterval) once the current second reaches their time. Enqueue and RetryDelay
 // round times up to the next second so that no job runs early.
 //
+// # Attempts
+//
+// How many times an email is tried, and when, is the outbox's policy, kept on its row: after
+// each try the worker (package delivery) records what comes next and either fails the email
+// for good, returning Permanent, or returns a Defer with the delay it chose (an outage's short
+// wait, or Backoff for a failed try). A deferral runs the job again after its own delay and,
+// with the IsFailure of ServerConfig, does not count as a failure in asynq, nor does a job
+// whose worker died (asynq.ErrLeaseExpired), which runs again at once. asynq's own MaxRetry is
+// set out of reach, so asynq never fails an email on its own; an error the handler did not
+// expect is retried with RetryDelay's exponential backoff.
+//
+// # Losing Redis
+//
+// Because Postgres holds every email, the queue's Redis may lose its data (a restart without
+// persistence, a failover to a replica that had not seen the last writes) without losing an
+// email. Missing tells which of a batch of outbox emails have no task in Redis, in one
+// pipeline, so that the relay's sweep can enqueue them again. Recover tells whether Redis lost
+// the queue's data since its last call (by a marker key under the queue's prefix; the first
+// call on a new Redis reports a loss) and names the lanes in asynq's set of queues again, which
+// asynq's client does only once per process and the lane counts need.
+//
 // # Worker
 //
 // The worker (cmd/emailworker) opens Redis with OpenRedis, builds an asynq server from
-// Config.ServerConfig, and runs a delivery.Handler; WriteProgress reports a running job's
-// progress to Status.
+// Config.ServerConfig, and runs a delivery.Handler.
 package queue

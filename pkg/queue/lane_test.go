@@ -17,6 +17,7 @@ func TestLaneMapsPrioritiesOntoThreeLanes(t *testing.T) {
 	}
 	for p, lane := range want {
 		require.Equal(t, lane, queue.Lane(p), "priority %d", p)
+		require.Equal(t, lane, queue.Job{ID: 1, Priority: p}.Lane(), "priority %d", p)
 	}
 }
 
@@ -27,12 +28,9 @@ func TestServerQueuesWeighTheLanes(t *testing.T) {
 
 	require.Equal(t, map[string]int{"mail:critical": 6, "mail:default": 3, "mail:low": 1}, cfg.ServerQueues())
 	require.Equal(t, []string{"mail:critical", "mail:default", "mail:low"}, cfg.QueueNames())
-	require.Equal(t, "mail:delivered:job-1", cfg.DeliveredKey("job-1"))
 
 	scfg, err := cfg.ServerConfig(nil)
 	require.NoError(t, err)
 	require.Equal(t, cfg.ServerQueues(), scfg.Queues)
 	require.False(t, scfg.StrictPriority, "strict priority would starve the low lane")
-	require.Equal(t, 5, scfg.Concurrency)
-	require.Equal(t, cfg.PollInterval, scfg.DelayedTaskCheckInterval)
 }

@@ -2,7 +2,6 @@ package queue_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -18,7 +17,7 @@ import (
 // deliveries records the order in which a worker ran jobs.
 type deliveries struct {
 	mu    sync.Mutex
-	order []string // job ids
+	order []string // task ids
 }
 
 func (d *deliveries) handle(ctx context.Context, _ *asynq.Task) error {
@@ -35,12 +34,12 @@ func (d *deliveries) snapshot() []string {
 	return slices.Clone(d.order)
 }
 
-// enqueueMany queues n jobs of one priority and returns their ids.
+// enqueueMany queues n jobs of one priority and returns their task ids.
 func (b *bundle) enqueueMany(t *testing.T, n, priority int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = b.enqueue(t, fmt.Sprintf("user%d@example.com", i), queue.Options{Priority: priority})
+		ids[i] = queue.TaskID(b.enqueue(t, b.job(priority)).ID)
 	}
 	return ids
 }
@@ -75,12 +74,13 @@ func TestCriticalJobsOvertakeALowBacklog(t *testing.T) {
 	}
 }
 
-// While the critical lane never runs dry, a delivery still comes from the low lane with odds
-// 1/7: no low job among the first 100 deliveries has a chance of 2e-7.
+// While the critical lane never runs dry (150 jobs, of which at most 100 are delivered here), a
+// delivery still comes from the low lane with odds 1/7: no low job among the first 100
+// deliveries has a chance of 2e-7.
 func TestLowJobsAreNotStarvedByCriticalOnes(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	critical := b.enqueueMany(t, 150, 10)
+	b.enqueueMany(t, 150, 10)
 	low := b.enqueueMany(t, 30, 1)
 
 	var d deliveries
@@ -89,16 +89,11 @@ func TestLowJobsAreNotStarvedByCriticalOnes(t *testing.T) {
 	queuetest.StartWorker(t, cfg, asynq.HandlerFunc(d.handle))
 
 	require.Eventually(t, func() bool { return len(d.snapshot()) >= 100 }, 60*time.Second, 20*time.Millisecond)
-	first := d.snapshot()[:100]
-	var lows, criticals int
-	for _, id := range first {
-		switch {
-		case slices.Contains(low, id):
+	lows := 0
+	for _, id := range d.snapshot()[:100] {
+		if slices.Contains(low, id) {
 			lows++
-		case slices.Contains(critical, id):
-			criticals++
 		}
 	}
 	require.Positive(t, lows, "no low job among the first 100 deliveries")
-	require.Less(t, criticals, len(critical), "the critical lane was never empty meanwhile")
 }

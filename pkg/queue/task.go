@@ -2,95 +2,66 @@ package queue
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
-
-	"github.com/oeshq/oes/pkg/mail"
-	"github.com/oeshq/oes/pkg/oes"
 )
 
 // TypeEmail is the asynq task type of an email job.
 const TypeEmail = "email:send"
 
-// payload is what an email job carries: the message, and the priority it was enqueued with,
-// which the lane alone would not tell.
+// payload is what an email task carries besides its id: nothing a recipient could be
+// impersonated with.
 type payload struct {
-	mail.Message
-	Priority int `json:"priority"`
+	Kind     string `json:"kind"`
+	Priority int    `json:"priority"`
 }
 
-// idPattern keeps job ids safe inside Redis keys and URLs; 100 characters leave room for a
-// prefix and a token.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,100}$`)
+// asynqMaxRetry is the MaxRetry of every task. asynq fails a task on its own once its retry
+// count reaches MaxRetry, and also when a worker died on its last attempt (its recoverer
+// archives the task instead of running it again); the outbox keeps each email's attempts
+// instead, and the handler fails an email itself. Deferrals and crashes do not count (see
+// ServerConfig's IsFailure), so this is never reached.
+const asynqMaxRetry = 1 << 16
 
-// normalize fills the zero fields of o and reports the fields that are out of range as an oes
-// EINVALID.
-func (o Options) normalize(defaultAttempts int) (Options, error) {
-	if o.Priority == 0 {
-		o.Priority = DefaultPriority
+// TaskID is the asynq task id of outbox row id.
+func TaskID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// ParseTaskID returns the outbox row id of a task id.
+func ParseTaskID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, fmt.Errorf("task id %q is not an outbox id", s)
 	}
-	if o.Attempts == 0 {
-		o.Attempts = defaultAttempts
-	}
-	var fs []oes.FieldError
-	if o.Priority < 1 || o.Priority > 10 {
-		fs = append(fs, oes.FieldError{Field: "priority", Message: "must be from 1 to 10"})
-	}
-	if o.Attempts < 1 || o.Attempts > MaxAttempts {
-		fs = append(fs, oes.FieldError{Field: "attempts", Message: "must be from 1 to " + strconv.Itoa(MaxAttempts)})
-	}
-	if o.Delay < 0 {
-		fs = append(fs, oes.FieldError{Field: "delay", Message: "must not be negative"})
-	}
-	if o.ID != "" && !idPattern.MatchString(o.ID) {
-		fs = append(fs, oes.FieldError{Field: "id", Message: "must be 1 to 100 letters, digits, '.', '_', ':' or '-'"})
-	}
-	if fs != nil {
-		return o, oes.Invalid(fs...)
-	}
-	return o, nil
+	return id, nil
 }
 
-// NewTask builds the asynq task of an email job and the options to enqueue it with: its lane,
-// MaxRetry (Attempts-1), Retention, Timeout, the TaskID when opts.ID is set, and the time it may
-// first run when opts.Delay is set. It returns msg.Validate's error as is, and an oes EINVALID
-// naming the options out of range.
-func (c Config) NewTask(msg mail.Message, opts Options) (*asynq.Task, []asynq.Option, error) {
-	c, err := c.normalize()
-	if err != nil {
-		return nil, nil, fmt.Errorf("queue: %w", err)
+// newTask builds the asynq task of j and the options to enqueue it with: its lane, its id,
+// Timeout, and the time it may first run when j.RunAt is after now.
+func (c Config) newTask(j Job, now time.Time) (*asynq.Task, []asynq.Option, error) {
+	if j.ID < 1 {
+		return nil, nil, fmt.Errorf("queue: job id %d is not an outbox id", j.ID)
 	}
-	return c.newTask(msg, opts, time.Now())
-}
-
-// newTask is NewTask for a normalized Config.
-func (c Config) newTask(msg mail.Message, opts Options, now time.Time) (*asynq.Task, []asynq.Option, error) {
-	if err := msg.Validate(); err != nil {
-		return nil, nil, err
+	if j.Priority < 1 || j.Priority > 10 {
+		return nil, nil, fmt.Errorf("queue: job %d: priority %d is not from 1 to 10", j.ID, j.Priority)
 	}
-	opts, err := opts.normalize(c.Attempts)
+	body, err := json.Marshal(payload{Kind: j.Kind, Priority: j.Priority})
 	if err != nil {
-		return nil, nil, err
-	}
-	body, err := json.Marshal(payload{Message: msg, Priority: opts.Priority})
-	if err != nil {
-		return nil, nil, fmt.Errorf("queue: encode email job: %w", err)
+		return nil, nil, fmt.Errorf("queue: encode job %d: %w", j.ID, err)
 	}
 	o := []asynq.Option{
-		asynq.Queue(c.QueueName(Lane(opts.Priority))),
-		asynq.MaxRetry(opts.Attempts - 1),
-		asynq.Retention(c.Retention),
+		asynq.TaskID(TaskID(j.ID)),
+		asynq.Queue(c.QueueName(j.Lane())),
+		asynq.MaxRetry(asynqMaxRetry),
 		asynq.Timeout(c.Timeout),
+		// A finished task is deleted at once: the outbox row keeps its outcome.
+		asynq.Retention(0),
 	}
-	if opts.ID != "" {
-		o = append(o, asynq.TaskID(opts.ID))
-	}
-	if opts.Delay > 0 {
-		o = append(o, asynq.ProcessAt(wholeSecondAfter(now.Add(opts.Delay))))
+	if j.RunAt.After(now) {
+		o = append(o, asynq.ProcessAt(wholeSecondAfter(j.RunAt)))
 	}
 	return asynq.NewTask(TypeEmail, body), o, nil
 }
@@ -105,24 +76,14 @@ func wholeSecondAfter(t time.Time) time.Time {
 	return time.Unix(t.Unix()+1, 0)
 }
 
-// DecodeTask returns the message of an email job. A task of another type, an undecodable
-// payload or an invalid message can never be delivered, so the error wraps asynq.SkipRetry:
-// returned from a handler, it fails the job at once.
-func DecodeTask(t *asynq.Task) (mail.Message, error) {
-	p, err := decodePayload(t.Type(), t.Payload())
-	return p.Message, err
-}
-
+// decodePayload reads a task's payload; the error says why a task cannot be an email job.
 func decodePayload(typ string, body []byte) (payload, error) {
 	if typ != TypeEmail {
-		return payload{}, Permanent(fmt.Sprintf("task type %q is not %q", typ, TypeEmail), nil)
+		return payload{}, fmt.Errorf("task type %q is not %q", typ, TypeEmail)
 	}
 	var p payload
 	if err := json.Unmarshal(body, &p); err != nil {
-		return payload{}, Permanent("undecodable email job: "+err.Error(), err)
-	}
-	if err := p.Validate(); err != nil {
-		return payload{}, Permanent("invalid email job: "+oes.ErrorMessage(err), err)
+		return payload{}, fmt.Errorf("undecodable email job: %w", err)
 	}
 	return p, nil
 }
@@ -148,32 +109,27 @@ func (e *permanentError) Unwrap() []error {
 	return []error{e.cause, asynq.SkipRetry}
 }
 
-// result is what a worker writes as an asynq task's result while it runs the job.
-type result struct {
-	Progress int `json:"progress"`
+// Defer returns an error that puts a job back on the queue to run again after d without
+// counting as a failure: for an outage (the SMTP server or Postgres cannot be reached) or a
+// server asking to try later, which say nothing about the email itself. Its text, which asynq
+// keeps as the task's last error, is reason.
+func Defer(d time.Duration, reason string, cause error) error {
+	return &Deferral{After: d, reason: reason, cause: cause}
 }
 
-// WriteProgress records how far the running job t has got, 0 to 100, where Status reads it.
-// It writes through the task's ResultWriter (asynq v0.26 has no way to reach it from the
-// context), so t must be the task given to the handler; for any other task it does nothing.
-func WriteProgress(t *asynq.Task, percent int) error {
-	w := t.ResultWriter()
-	if w == nil {
-		return nil
-	}
-	body, err := json.Marshal(result{Progress: min(max(percent, 0), 100)})
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(body)
-	return err
+// Deferral is the error Defer returns.
+type Deferral struct {
+	After  time.Duration
+	reason string
+	cause  error
 }
 
-// readProgress returns the progress a worker wrote, 0 if none or unreadable.
-func readProgress(b []byte) int {
-	var r result
-	if len(b) == 0 || json.Unmarshal(b, &r) != nil {
-		return 0
-	}
-	return min(max(r.Progress, 0), 100)
+func (e *Deferral) Error() string { return e.reason }
+func (e *Deferral) Unwrap() error { return e.cause }
+
+// isFailure is asynq's IsFailure of the worker: a deferral or a worker's death (a lease that
+// expired) says nothing about the email, so neither counts towards asynq's retry count.
+func isFailure(err error) bool {
+	var d *Deferral
+	return err != nil && !errors.As(err, &d) && !errors.Is(err, asynq.ErrLeaseExpired)
 }

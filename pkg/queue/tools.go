@@ -19,10 +19,10 @@ type sharedConn struct{ rdb redis.UniversalClient }
 
 func (s sharedConn) MakeRedisClient() any { return s.rdb }
 
-// DisplayPayload renders a job's payload for people reading a queue dashboard: recipients,
-// subject, priority and the size of each body part. The bodies themselves are left out: they
-// carry single-use links (email verification, password reset) that would let whoever reads
-// the dashboard act as the recipient. It has the signature of asynqmon's PayloadFormatterFunc.
+// DisplayPayload renders a job's payload for people reading a queue dashboard: the email's
+// kind and priority. Recipients, subjects and bodies are not in Redis at all (the worker reads
+// them from the outbox by the task's id), so the dashboard cannot show a single-use link. It
+// has the signature of asynqmon's PayloadFormatterFunc.
 func DisplayPayload(taskType string, body []byte) string {
 	p, err := decodePayload(taskType, body)
 	if err != nil {
@@ -30,13 +30,10 @@ func DisplayPayload(taskType string, body []byte) string {
 		return "(not an email job this version can read)"
 	}
 	shown := struct {
-		To        []string `json:"to"`
-		Subject   string   `json:"subject"`
-		Priority  int      `json:"priority"`
-		HTMLBytes int      `json:"html_bytes,omitempty"`
-		TextBytes int      `json:"text_bytes,omitempty"`
-		Body      string   `json:"body"`
-	}{p.To, p.Subject, p.Priority, len(p.HTML), len(p.Text), "withheld: it may hold a single-use link"}
+		Kind     string `json:"kind"`
+		Priority int    `json:"priority"`
+		Email    string `json:"email"`
+	}{p.Kind, p.Priority, "in the outbox: GET /api/v1/admin/jobs/<task id>"}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")

@@ -13,35 +13,34 @@ import (
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
 
-// Through a redis-sentinel:// URL the api enqueues and reads jobs, and a worker consumes them,
-// as on a single Redis.
+// Through a redis-sentinel:// URL the relay enqueues and the metrics count jobs, and a
+// worker consumes them, as on a single Redis.
 func TestQueueThroughSentinel(t *testing.T) {
 	t.Parallel()
 	s := redistest.StartSentinel(t)
-	cfg := queuetest.ConfigAt(t, s.URL())
-	b := &bundle{ctx: t.Context(), cfg: cfg, client: queuetest.Client(t, cfg)}
+	b := newBundle(t, queuetest.ConfigAt(t, s.URL()))
 	require.NoError(t, b.client.Ping(b.ctx))
 
-	id := b.enqueue(t, "ada@example.com", queue.Options{Priority: 9})
-	st := b.status(t, id)
-	require.Equal(t, queue.StateWaiting, st.State)
-	require.Equal(t, cfg.QueueName(queue.LaneCritical), st.Queue)
-	require.Equal(t, queue.Counts{Waiting: 1}, b.counts(t))
+	j := b.enqueue(t, b.job(9))
+	require.Equal(t, lanes(queue.Counts{Waiting: 1}, queue.Counts{}, queue.Counts{}), b.counts(t))
+	lost, err := b.client.Recover(b.ctx)
+	require.NoError(t, err)
+	require.True(t, lost, "a new Redis")
 
 	// The job is on the master the sentinel names, not on some other Redis.
 	master := redistest.Client(t, s.Master.URL())
-	n, err := master.Do(b.ctx, master.B().Exists().Key("asynq:{"+st.Queue+"}:t:"+id).Build()).AsInt64()
+	n, err := master.Do(b.ctx, master.B().Exists().Key(b.taskKey(j)).Build()).AsInt64()
 	require.NoError(t, err)
 	require.Equal(t, int64(1), n)
 
 	done := make(chan string, 1)
-	queuetest.StartWorker(t, cfg, asynq.HandlerFunc(func(_ context.Context, task *asynq.Task) error {
+	queuetest.StartWorker(t, b.cfg, asynq.HandlerFunc(func(_ context.Context, task *asynq.Task) error {
 		done <- task.ResultWriter().TaskID()
 		return nil
 	}))
 	select {
 	case got := <-done:
-		require.Equal(t, id, got)
+		require.Equal(t, queue.TaskID(j.ID), got)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the worker did not run the job within 10s")
 	}
@@ -52,18 +51,18 @@ func TestQueueThroughSentinel(t *testing.T) {
 func TestQueueFollowsSentinelFailover(t *testing.T) {
 	t.Parallel()
 	s := redistest.StartSentinel(t)
-	cfg := queuetest.ConfigAt(t, s.URL())
-	b := &bundle{ctx: t.Context(), cfg: cfg, client: queuetest.Client(t, cfg)}
+	b := newBundle(t, queuetest.ConfigAt(t, s.URL()))
 	deadline := time.Now().Add(30 * time.Second)
 
-	before := b.enqueue(t, "ada@example.com", queue.Options{})
-	// Replication is asynchronous: kill the master only once the replica has the job, as a
-	// job acknowledged but not yet replicated is lost in any failover.
+	before := b.enqueue(t, b.job(5))
+	_, err := b.client.Recover(b.ctx)
+	require.NoError(t, err)
+	// Replication is asynchronous: kill the master only once the replica has the job and the
+	// queue's marker, as what was acknowledged but not yet replicated is lost in any failover.
 	replica := redistest.Client(t, s.Replica.URL())
-	key := "asynq:{" + cfg.QueueName(queue.LaneDefault) + "}:t:" + before
 	require.Eventually(t, func() bool {
-		n, err := replica.Do(b.ctx, replica.B().Exists().Key(key).Build()).AsInt64()
-		return err == nil && n == 1
+		n, err := replica.Do(b.ctx, replica.B().Exists().Key(b.taskKey(before), b.cfg.QueuePrefix+":marker").Build()).AsInt64()
+		return err == nil && n == 2
 	}, 5*time.Second, 10*time.Millisecond, "the replica has the job")
 
 	s.Master.Kill()
@@ -80,23 +79,26 @@ func TestQueueFollowsSentinelFailover(t *testing.T) {
 
 	// The promoted replica may take a moment to accept writes after the sentinel names it;
 	// the client is never rebuilt, so any success is the client following the failover.
-	var after string
+	after := b.job(5)
 	for {
-		id, err := b.client.Enqueue(b.ctx, message("grace@example.com"), queue.Options{})
+		err := b.client.Enqueue(b.ctx, after)
 		if err == nil {
-			after = id
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "enqueue after the failover: %v", err)
 		time.Sleep(100 * time.Millisecond)
 	}
-	require.Equal(t, queue.StateWaiting, b.status(t, before).State, "the job enqueued before the failover survives")
-	require.Equal(t, queue.StateWaiting, b.status(t, after).State)
-	require.Equal(t, queue.Counts{Waiting: 2}, b.counts(t))
+	missing, err := b.client.Missing(b.ctx, []queue.Job{before, after})
+	require.NoError(t, err)
+	require.Empty(t, missing, "the job enqueued before the failover survives")
+	lost, err := b.client.Recover(b.ctx)
+	require.NoError(t, err)
+	require.False(t, lost, "the replica had all the data")
+	require.Equal(t, lanes(queue.Counts{}, queue.Counts{Waiting: 2}, queue.Counts{}), b.counts(t))
 }
 
-// A Cluster URL is refused up front, by the api's Client and by the worker's connection,
-// with the reason and the fix, and without the password.
+// A Cluster URL is refused up front, by the Client and by the worker's connection, with the
+// reason and the fix, and without the password.
 func TestQueueRefusesCluster(t *testing.T) {
 	t.Parallel()
 	cfg := queue.DefaultConfig()

@@ -23,7 +23,10 @@ type GoRedisOptions struct {
 // server a *redis.Client of redis.ParseURL's options; for Sentinel a failover client, also a
 // *redis.Client, which asks the sentinels for the master on each dial and drops its
 // connections when they announce a new one, so its users follow a failover without being
-// rebuilt; for a Cluster a *redis.ClusterClient. Errors name the setting, never the URL.
+// rebuilt; for a Cluster a *redis.ClusterClient. Every call is bounded by its context's
+// deadline as well as by the timeouts (go-redis's ContextTimeoutEnabled), so a readiness probe
+// that gives Redis a second gets its answer within a second. Errors name the setting, never
+// the URL.
 func (u URL) NewGoRedis(o GoRedisOptions) (redis.UniversalClient, error) {
 	switch u.Mode {
 	case Sentinel:
@@ -31,13 +34,13 @@ func (u URL) NewGoRedis(o GoRedisOptions) (redis.UniversalClient, error) {
 			MasterName: u.MasterName, SentinelAddrs: u.Addrs, SentinelPassword: u.SentinelPassword,
 			Username: u.Username, Password: u.Password, DB: u.DB, ClientName: o.ClientName,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-			MaxRetries: o.MaxRetries,
+			MaxRetries: o.MaxRetries, ContextTimeoutEnabled: true,
 		}), nil
 	case Cluster:
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: u.Addrs, Username: u.Username, Password: u.Password, ClientName: o.ClientName,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-			MaxRetries: o.MaxRetries,
+			MaxRetries: o.MaxRetries, ContextTimeoutEnabled: true,
 		}), nil
 	}
 	// url.Parse's errors quote the whole URL, password included: say only that it is invalid.
@@ -63,5 +66,6 @@ func (u URL) NewGoRedis(o GoRedisOptions) (redis.UniversalClient, error) {
 	if opt.MaxRetries == 0 {
 		opt.MaxRetries = o.MaxRetries
 	}
+	opt.ContextTimeoutEnabled = true
 	return redis.NewClient(opt), nil
 }

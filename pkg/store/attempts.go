@@ -61,7 +61,11 @@ func (s *Store) StartAttempt(ctx context.Context, examID, userID int64) (a oes.A
 // GetAttempt returns an attempt with its exam's title and its student's email and name.
 // ENOTFOUND when it does not exist.
 func (s *Store) GetAttempt(ctx context.Context, id int64) (oes.Attempt, error) {
-	r, err := s.q.GetAttempt(ctx, s.pool, id)
+	return s.getAttempt(ctx, s.pool, id)
+}
+
+func (s *Store) getAttempt(ctx context.Context, db dbsqlc.DBTX, id int64) (oes.Attempt, error) {
+	r, err := s.q.GetAttempt(ctx, db, id)
 	if err != nil {
 		return oes.Attempt{}, translate(err, attemptSubject(id))
 	}
@@ -152,11 +156,15 @@ func (s *Store) SaveAnswers(ctx context.Context, attemptID int64, answers Answer
 }
 
 // SubmitAttempt grades an open attempt with grade and records its score, with submittedAt set
-// to now or, when the deadline came first, the deadline. graded is false when the attempt had
-// been graded already, by an earlier call or a concurrent one: its stored result is returned
-// untouched. The attempt row is locked while grading, so answers saved concurrently are
-// either all counted or refused. ENOTFOUND when the attempt does not exist.
-func (s *Store) SubmitAttempt(ctx context.Context, attemptID int64, now time.Time, grade GradeFunc) (a oes.Attempt, graded bool, err error) {
+// to now or, when the deadline came first, the deadline, together with the email that result
+// makes of the graded attempt. graded is false when the attempt had been graded already, by an
+// earlier call or a concurrent one: its stored result is returned untouched and no email is
+// made. The attempt row is locked while grading, so answers saved concurrently are either all
+// counted or refused. When result fails, or makes an email that is not fit to send, the
+// attempt stays ungraded and the error (result's own, or EINVALID) is returned. ENOTFOUND when
+// the attempt does not exist.
+func (s *Store) SubmitAttempt(ctx context.Context, attemptID int64, now time.Time, grade GradeFunc,
+	result func(oes.Attempt) (NewEmail, error)) (a oes.Attempt, graded bool, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		locked, err := s.lockAttempt(ctx, tx, attemptID)
 		if err != nil {
@@ -184,13 +192,26 @@ func (s *Store) SubmitAttempt(ctx context.Context, attemptID int64, now time.Tim
 		if err != nil {
 			return translate(err, attemptSubject(attemptID))
 		}
-		graded = n == 1
-		return nil
+		if graded = n == 1; !graded {
+			return nil
+		}
+		if a, err = s.getAttempt(ctx, tx, attemptID); err != nil {
+			return err
+		}
+		email, err := result(a)
+		if err != nil {
+			return err
+		}
+		email.UserID = a.UserID
+		_, err = s.insertEmail(ctx, tx, email)
+		return err
 	})
 	if err != nil {
 		return oes.Attempt{}, false, err
 	}
-	a, err = s.GetAttempt(ctx, attemptID)
+	if !graded {
+		a, err = s.GetAttempt(ctx, attemptID)
+	}
 	return a, graded, err
 }
 

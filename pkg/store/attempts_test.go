@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +20,13 @@ func scoreAll(questions []oes.Question, _ store.Answers) (score, maxScore int32)
 		maxScore += q.Points
 	}
 	return score, maxScore
+}
+
+// resultEmail is a SubmitAttempt result builder: the graded attempt's email to its student.
+func resultEmail(a oes.Attempt) (store.NewEmail, error) {
+	e := newEmail(oes.EmailResult, a.UserEmail)
+	e.Message.Subject = "Your result in " + a.ExamTitle
+	return e, nil
 }
 
 func TestStartAttempt(t *testing.T) {
@@ -71,11 +80,15 @@ func TestSaveAnswersAndSubmit(t *testing.T) {
 
 	const n = 10
 	var graded int
+	var built atomic.Int32
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			got, g, err := b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll)
+			got, g, err := b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll, func(a oes.Attempt) (store.NewEmail, error) {
+				built.Add(1)
+				return resultEmail(a)
+			})
 			require.NoError(t, err)
 			require.EqualValues(t, 2, *got.Score)
 			mu.Lock()
@@ -87,6 +100,17 @@ func TestSaveAnswersAndSubmit(t *testing.T) {
 	}
 	wg.Wait()
 	require.Equal(t, 1, graded, "one submit grades, the rest find it graded")
+	require.EqualValues(t, 1, built.Load(), "the result email is made by the submit that grades")
+	emails := b.outboxRows(t)
+	require.Len(t, emails, 1)
+	require.Equal(t, string(oes.EmailResult), emails[0].Kind)
+	require.Equal(t, &u.ID, emails[0].UserID)
+	require.Equal(t, "ann@example.org", emails[0].Recipient)
+
+	_, g, err := b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll, resultEmail)
+	require.NoError(t, err)
+	require.False(t, g)
+	require.Len(t, b.outboxRows(t), 1, "a later submit writes no second email")
 
 	_, err = b.store.SaveAnswers(b.ctx, a.ID, store.Answers{q.ID: {}}, now)
 	requireCode(t, err, oes.ECONFLICT)
@@ -114,9 +138,58 @@ func TestSubmitPastDeadlineIsDatedAtDeadline(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []int64{a.ID}, ids)
 
-	got, graded, err := b.store.SubmitAttempt(b.ctx, a.ID, a.Deadline.Add(time.Hour), scoreAll)
+	got, graded, err := b.store.SubmitAttempt(b.ctx, a.ID, a.Deadline.Add(time.Hour), scoreAll, resultEmail)
 	require.NoError(t, err)
 	require.True(t, graded)
 	require.True(t, got.SubmittedAt.Equal(a.Deadline))
 	require.Equal(t, oes.AttemptExpired, got.State(time.Now()))
+}
+
+func TestSubmitAttemptIsGradedWithItsEmailOrNotAtAll(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u := b.createUser(t, "ann@example.org", oes.RoleStudent)
+	e := b.createExam(t, "Algebra", true)
+	b.createQuestion(t, e.ID, "q")
+	a, _, err := b.store.StartAttempt(b.ctx, e.ID, u.ID)
+	require.NoError(t, err)
+	now := time.Now()
+
+	requireUngraded := func() {
+		t.Helper()
+		got, err := b.store.GetAttempt(b.ctx, a.ID)
+		require.NoError(t, err)
+		require.Nil(t, got.SubmittedAt)
+		require.Nil(t, got.Score)
+		require.Empty(t, b.outboxRows(t))
+	}
+
+	errBuild := errors.New("template broke")
+	_, graded, err := b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll, func(oes.Attempt) (store.NewEmail, error) {
+		return store.NewEmail{}, errBuild
+	})
+	require.ErrorIs(t, err, errBuild)
+	require.False(t, graded)
+	requireUngraded()
+
+	_, _, err = b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll, func(a oes.Attempt) (store.NewEmail, error) {
+		e, err := resultEmail(a)
+		e.MaxAttempts = store.MaxEmailAttempts + 1
+		return e, err
+	})
+	requireCode(t, err, oes.EINVALID)
+	requireUngraded()
+
+	var seen oes.Attempt
+	got, graded, err := b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll, func(a oes.Attempt) (store.NewEmail, error) {
+		seen = a
+		return resultEmail(a)
+	})
+	require.NoError(t, err)
+	require.True(t, graded)
+	require.NotNil(t, seen.Score, "the builder sees the graded attempt")
+	require.EqualValues(t, 1, *seen.Score)
+	require.Equal(t, got.SubmittedAt, seen.SubmittedAt)
+	require.Equal(t, "Algebra", seen.ExamTitle)
+	require.Len(t, b.outboxRows(t), 1)
 }

@@ -56,6 +56,7 @@ var violations = map[string]violation{
 	"attempt_answers_option_id_fkey":   {oes.EINVALID, "answers", "names an option that is not one of its question's"},
 	"user_tokens_user_id_fkey":         {oes.ENOTFOUND, "", "the account does not exist"},
 	"user_tokens_pending_key":          {oes.ECONFLICT, "", "another token was issued for this account at the same time, try again"},
+	"email_outbox_user_id_fkey":        {oes.ENOTFOUND, "", "the account does not exist"},
 }
 
 // translate returns err as an *oes.Error whose message a caller may see, wrapping err itself

@@ -4,11 +4,13 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/store"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
@@ -114,4 +116,62 @@ func requireCode(t *testing.T, err error, code string) *oes.Error {
 		require.NotContains(t, e.Message, leak)
 	}
 	return e
+}
+
+// message returns a valid message to to with both body parts.
+func message(to string) mail.Message {
+	return mail.Message{
+		To: []string{to}, From: "oes@example.org", ReplyTo: "help@example.org",
+		Subject: "Hello", HTML: "<p>Hi</p>", Text: "Hi",
+	}
+}
+
+// newEmail returns a valid outbox email of kind to to.
+func newEmail(kind oes.EmailKind, to string) store.NewEmail {
+	return store.NewEmail{Kind: kind, Message: message(to), Priority: 5, MaxAttempts: 3}
+}
+
+// outboxRow is an outbox row as the table holds it, bodies included.
+type outboxRow struct {
+	ID                  int64
+	Kind, State         string
+	UserID              *int64
+	Recipient           string
+	HTML, Text          *string
+	Attempts, Deferrals int
+	LastError           string
+	SMTPReply           string
+	SendAfter           time.Time
+	NextAttemptAt       *time.Time
+	QueuedAt            *time.Time
+	ClaimedAt           *time.Time
+	FinishedAt          *time.Time
+}
+
+const outboxColumns = `id, kind, state, user_id, recipient, html_body, text_body, attempts, deferrals,
+	last_error, smtp_reply, send_after, next_attempt_at, queued_at, claimed_at, finished_at`
+
+func scanOutboxRow(row pgx.Row) (outboxRow, error) {
+	var r outboxRow
+	err := row.Scan(&r.ID, &r.Kind, &r.State, &r.UserID, &r.Recipient, &r.HTML, &r.Text, &r.Attempts, &r.Deferrals,
+		&r.LastError, &r.SMTPReply, &r.SendAfter, &r.NextAttemptAt, &r.QueuedAt, &r.ClaimedAt, &r.FinishedAt)
+	return r, err
+}
+
+// outbox returns the outbox row id.
+func (b *testBundle) outbox(t *testing.T, id int64) outboxRow {
+	t.Helper()
+	r, err := scanOutboxRow(b.pool.QueryRow(b.ctx, "SELECT "+outboxColumns+" FROM email_outbox WHERE id = $1", id))
+	require.NoError(t, err)
+	return r
+}
+
+// outboxRows returns every outbox row, in id order.
+func (b *testBundle) outboxRows(t *testing.T) []outboxRow {
+	t.Helper()
+	rows, err := b.pool.Query(b.ctx, "SELECT "+outboxColumns+" FROM email_outbox ORDER BY id")
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) { return scanOutboxRow(r) })
+	require.NoError(t, err)
+	return out
 }

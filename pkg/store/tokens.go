@@ -29,31 +29,42 @@ type NewToken struct {
 	ExpiresAt time.Time
 }
 
-// CreateUserWithToken stores a new account and its first token in one transaction, so that an
-// account never exists without the token its verification email carries. ECONFLICT when the
-// email, compared case-insensitively, is taken.
-func (s *Store) CreateUserWithToken(ctx context.Context, in NewUser, tok NewToken) (oes.User, error) {
+// CreateUserWithToken stores a new account, its first token and the email that carries the
+// token in one transaction, so that an account never exists without its verification email,
+// nor an email without its account. The email is recorded as the new user's. It returns the
+// account and the email's id. ECONFLICT when the email address, compared case-insensitively,
+// is taken; EINVALID when the email is not fit to send.
+func (s *Store) CreateUserWithToken(ctx context.Context, in NewUser, tok NewToken, email NewEmail) (oes.User, int64, error) {
 	var u oes.User
+	var emailID int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		row, err := s.q.CreateUser(ctx, tx, in.params())
 		if err != nil {
 			return err
 		}
 		u = userFromRow(row)
-		return s.q.CreateUserToken(ctx, tx, dbsqlc.CreateUserTokenParams{
+		if err := s.q.CreateUserToken(ctx, tx, dbsqlc.CreateUserTokenParams{
 			UserID: u.ID, Purpose: string(tok.Purpose), TokenHash: tok.Hash, ExpiresAt: tok.ExpiresAt,
-		})
+		}); err != nil {
+			return err
+		}
+		email.UserID = u.ID
+		emailID, err = s.insertEmail(ctx, tx, email)
+		return err
 	})
 	if err != nil {
-		return oes.User{}, translate(err, "user")
+		return oes.User{}, 0, translate(err, "user")
 	}
-	return u, nil
+	return u, emailID, nil
 }
 
-// ReplaceToken stores tok for the user and deletes the user's unused tokens of the same
-// purpose, so only the newest emailed link works. Concurrent calls for one user take turns.
-// ENOTFOUND when the user does not exist.
-func (s *Store) ReplaceToken(ctx context.Context, userID int64, tok NewToken) error {
+// ReplaceToken stores tok for the user with the email that carries it, and deletes the user's
+// unused tokens of the same purpose, so only the newest emailed link works; the unsent emails
+// of the same kind are cancelled, since their links would no longer work. Concurrent calls for
+// one user take turns. It returns the email's id. ENOTFOUND when the user does not exist;
+// EINVALID when the email is not fit to send, in which case nothing changes.
+func (s *Store) ReplaceToken(ctx context.Context, userID int64, tok NewToken, email NewEmail) (int64, error) {
+	var emailID int64
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := s.q.LockUser(ctx, tx, userID); err != nil {
 			return err
@@ -63,11 +74,20 @@ func (s *Store) ReplaceToken(ctx context.Context, userID int64, tok NewToken) er
 		}); err != nil {
 			return err
 		}
-		return s.q.CreateUserToken(ctx, tx, dbsqlc.CreateUserTokenParams{
+		if err := s.q.CreateUserToken(ctx, tx, dbsqlc.CreateUserTokenParams{
 			UserID: userID, Purpose: string(tok.Purpose), TokenHash: tok.Hash, ExpiresAt: tok.ExpiresAt,
-		})
+		}); err != nil {
+			return err
+		}
+		if err := s.cancelSuperseded(ctx, tx, userID, email.Kind); err != nil {
+			return err
+		}
+		email.UserID = userID
+		var err error
+		emailID, err = s.insertEmail(ctx, tx, email)
+		return err
 	})
-	return translate(err, fmt.Sprintf("user %d", userID))
+	return emailID, translate(err, fmt.Sprintf("user %d", userID))
 }
 
 // VerifyEmail spends the email-verification token whose hash is tokenHash and marks its user's

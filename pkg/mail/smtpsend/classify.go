@@ -17,20 +17,41 @@ func classify(ctx context.Context, err error) error {
 	if errors.As(err, &de) {
 		return de
 	}
+	var se *stepError
+	step := oesmail.StepSession
+	if errors.As(err, &se) {
+		step = stepOf(se)
+	}
 	// A reply is the server's word even when ctx ended meanwhile.
 	var te *textproto.Error
 	if errors.As(err, &te) {
-		d := &oesmail.DeliveryError{Class: oesmail.ClassTemporary, Code: te.Code, Reply: oneLine(te.Msg), Err: err}
-		var se *stepError
-		if te.Code >= 500 && te.Code < 600 && !(errors.As(err, &se) && se.setup()) {
+		d := &oesmail.DeliveryError{Class: oesmail.ClassTemporary, Step: step, Code: te.Code, Reply: oneLine(te.Msg), Err: err}
+		if te.Code >= 500 && te.Code < 600 && !(se != nil && se.setup()) {
 			d.Class = oesmail.ClassPermanent
 		}
 		return d
 	}
 	if ctx.Err() != nil {
-		return cancelled(ctx, err)
+		d := cancelled(ctx, err).(*oesmail.DeliveryError)
+		d.Step = step
+		return d
 	}
-	return &oesmail.DeliveryError{Class: oesmail.ClassNetwork, Reply: err.Error(), Err: err}
+	return &oesmail.DeliveryError{Class: oesmail.ClassNetwork, Step: step, Reply: err.Error(), Err: err}
+}
+
+// stepOf names a session's step in mail's terms: the set-up steps are one to a sender's
+// caller, since each says the server cannot take mail now.
+func stepOf(se *stepError) oesmail.Step {
+	switch {
+	case se.setup():
+		return oesmail.StepSession
+	case se.step == stepMail:
+		return oesmail.StepSender
+	case se.step == stepRcpt:
+		return oesmail.StepRecipient
+	default:
+		return oesmail.StepData
+	}
 }
 
 // cancelled is the error of a send whose ctx ended; cause is what the send was doing then,

@@ -18,19 +18,24 @@ import (
 func TestServerRepliesAreClassified(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		fault func(*smtptest.Server)
-		class oesmail.Class
-		code  int
-		reply string
+		name        string
+		fault       func(*smtptest.Server)
+		class       oesmail.Class
+		step        oesmail.Step
+		code        int
+		reply       string
+		unavailable bool // ServerUnavailable
+		refused     bool // RecipientRefused
 	}{
-		{"data550", func(s *smtptest.Server) { s.FailNext(1, 550, "5.1.1", "no such user") }, oesmail.ClassPermanent, 550, "5.1.1 no such user"},
-		{"data552", func(s *smtptest.Server) { s.FailNext(1, 552, "5.3.4", "message too big") }, oesmail.ClassPermanent, 552, "5.3.4 message too big"},
-		{"data553", func(s *smtptest.Server) { s.FailNext(1, 553, "5.1.3", "bad sender address") }, oesmail.ClassPermanent, 553, "5.1.3 bad sender address"},
-		{"data554", func(s *smtptest.Server) { s.FailNext(1, 554, "5.7.1", "spam") }, oesmail.ClassPermanent, 554, "5.7.1 spam"},
-		{"data451", func(s *smtptest.Server) { s.FailNext(1, 451, "4.3.0", "try again later") }, oesmail.ClassTemporary, 451, "4.3.0 try again later"},
-		{"rcpt550", func(s *smtptest.Server) { s.FailRecipient("bob@example.com", 550, "5.1.1 no such user") }, oesmail.ClassPermanent, 550, "5.1.1 no such user"},
-		{"rcpt450", func(s *smtptest.Server) { s.FailRecipient("bob@example.com", 450, "4.2.1 mailbox busy") }, oesmail.ClassTemporary, 450, "4.2.1 mailbox busy"},
+		{"data550", func(s *smtptest.Server) { s.FailNext(1, 550, "5.1.1", "no such user") }, oesmail.ClassPermanent, oesmail.StepData, 550, "5.1.1 no such user", false, true},
+		{"data552", func(s *smtptest.Server) { s.FailNext(1, 552, "5.3.4", "message too big") }, oesmail.ClassPermanent, oesmail.StepData, 552, "5.3.4 message too big", false, false},
+		{"data553", func(s *smtptest.Server) { s.FailNext(1, 553, "5.1.3", "bad recipient address syntax") }, oesmail.ClassPermanent, oesmail.StepData, 553, "5.1.3 bad recipient address syntax", false, true},
+		{"data554", func(s *smtptest.Server) { s.FailNext(1, 554, "5.7.1", "spam") }, oesmail.ClassPermanent, oesmail.StepData, 554, "5.7.1 spam", false, false},
+		{"data451", func(s *smtptest.Server) { s.FailNext(1, 451, "4.3.0", "try again later") }, oesmail.ClassTemporary, oesmail.StepData, 451, "4.3.0 try again later", false, false},
+		{"data421", func(s *smtptest.Server) { s.FailNext(1, 421, "4.3.2", "shutting down") }, oesmail.ClassTemporary, oesmail.StepData, 421, "4.3.2 shutting down", true, false},
+		{"rcpt550", func(s *smtptest.Server) { s.FailRecipient("bob@example.com", 550, "5.1.1 no such user") }, oesmail.ClassPermanent, oesmail.StepRecipient, 550, "5.1.1 no such user", false, true},
+		{"rcpt554Policy", func(s *smtptest.Server) { s.FailRecipient("bob@example.com", 554, "5.7.1 relay denied") }, oesmail.ClassPermanent, oesmail.StepRecipient, 554, "5.7.1 relay denied", false, false},
+		{"rcpt450", func(s *smtptest.Server) { s.FailRecipient("bob@example.com", 450, "4.2.1 mailbox busy") }, oesmail.ClassTemporary, oesmail.StepRecipient, 450, "4.2.1 mailbox busy", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,16 +43,20 @@ func TestServerRepliesAreClassified(t *testing.T) {
 			f := setup(t, nil)
 			tt.fault(f.srv)
 
-			err := f.sender.Send(context.Background(), message(), nil)
+			reply, err := f.sender.Send(context.Background(), message())
 
+			require.Empty(t, reply)
 			d := deliveryError(t, err)
 			require.Equal(t, tt.class, d.Class)
+			require.Equal(t, tt.step, d.Step)
 			require.Equal(t, tt.code, d.Code)
 			require.Equal(t, tt.reply, d.Reply)
 			require.Equal(t, tt.class == oesmail.ClassPermanent, oesmail.IsPermanent(err))
+			require.Equal(t, tt.unavailable, d.ServerUnavailable(), "ServerUnavailable")
+			require.Equal(t, tt.refused, d.RecipientRefused(), "RecipientRefused")
 
 			f.srv.AcceptAll()
-			require.NoError(t, f.sender.Send(context.Background(), message(), nil))
+			send(t, f.sender, message())
 			require.Len(t, f.srv.Messages(), 1)
 		})
 	}
@@ -56,17 +65,42 @@ func TestServerRepliesAreClassified(t *testing.T) {
 func TestDroppedConnectionIsNetworkAndNextSendRedials(t *testing.T) {
 	t.Parallel()
 	f := setup(t, nil)
-	require.NoError(t, f.sender.Send(context.Background(), message(), nil))
+	send(t, f.sender, message())
 	f.srv.DropNext(1)
 
-	err := f.sender.Send(context.Background(), message(), nil)
+	_, err := f.sender.Send(context.Background(), message())
 
 	d := deliveryError(t, err)
 	require.Equal(t, oesmail.ClassNetwork, d.Class)
+	require.Equal(t, oesmail.StepData, d.Step, "the drop came after DATA: %v", err)
 	require.Zero(t, d.Code)
-	require.NoError(t, f.sender.Send(context.Background(), message(), nil))
+	require.True(t, d.ServerUnavailable())
+	send(t, f.sender, message())
 	require.Len(t, f.srv.Messages(), 2)
 	require.Equal(t, 2, f.srv.Connections())
+}
+
+func TestServerOutageFailsAtTheSessionAndIsUnavailable(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	send(t, f.sender, message())
+	f.srv.Down()
+
+	reply, err := f.sender.Send(context.Background(), message())
+
+	require.Empty(t, reply)
+	d := deliveryError(t, err)
+	require.Equal(t, oesmail.ClassNetwork, d.Class)
+	// The pooled connection fails at MAIL FROM and counts as stale; the fresh one is reset
+	// before the greeting, which is where the send gives up.
+	require.Equal(t, oesmail.StepSession, d.Step, "%v", err)
+	require.True(t, d.ServerUnavailable())
+	require.False(t, d.RecipientRefused())
+
+	f.srv.Up()
+	send(t, f.sender, message())
+	require.Len(t, f.srv.Messages(), 2)
+	require.Equal(t, 2, f.srv.Connections(), "the send after the outage dials anew")
 }
 
 func TestStalledServerTimesOutAndConnectionIsNotReused(t *testing.T) {
@@ -75,12 +109,14 @@ func TestStalledServerTimesOutAndConnectionIsNotReused(t *testing.T) {
 	f.srv.Stall(3 * time.Second)
 
 	start := time.Now()
-	err := f.sender.Send(context.Background(), message(), nil)
+	_, err := f.sender.Send(context.Background(), message())
 
 	require.Less(t, time.Since(start), 2*time.Second)
-	require.Equal(t, oesmail.ClassNetwork, deliveryError(t, err).Class)
+	d := deliveryError(t, err)
+	require.Equal(t, oesmail.ClassNetwork, d.Class)
+	require.Equal(t, oesmail.StepData, d.Step, "the server stalled on its reply to the data")
 	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
-	require.NoError(t, f.sender.Send(context.Background(), message(), nil))
+	send(t, f.sender, message())
 	require.Equal(t, 2, f.srv.Connections(), "the timed-out connection is not reused")
 }
 
@@ -92,22 +128,24 @@ func TestCancelledContextEndsASend(t *testing.T) {
 	defer cancel()
 
 	start := time.Now()
-	err := f.sender.Send(ctx, message(), nil)
+	_, err := f.sender.Send(ctx, message())
 
 	require.Less(t, time.Since(start), 2*time.Second)
-	require.Equal(t, oesmail.ClassNetwork, deliveryError(t, err).Class)
+	d := deliveryError(t, err)
+	require.Equal(t, oesmail.ClassNetwork, d.Class)
+	require.Equal(t, oesmail.StepData, d.Step, "the send was waiting for the reply to the data")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.NoError(t, f.sender.Send(context.Background(), message(), nil))
+	send(t, f.sender, message())
 	require.Equal(t, 2, f.srv.Connections())
 }
 
 func TestIdleConnectionIsRedialled(t *testing.T) {
 	t.Parallel()
 	f := setup(t, func(c *smtpsend.Config) { c.IdleTimeout = 100 * time.Millisecond })
-	require.NoError(t, f.sender.Send(context.Background(), message(), nil))
+	send(t, f.sender, message())
 
 	time.Sleep(200 * time.Millisecond)
-	require.NoError(t, f.sender.Send(context.Background(), message(), nil))
+	send(t, f.sender, message())
 
 	require.Equal(t, 2, f.srv.Connections())
 	require.Eventually(t, func() bool { return f.srv.OpenConnections() == 1 }, 5*time.Second, 5*time.Millisecond,
@@ -117,10 +155,12 @@ func TestIdleConnectionIsRedialled(t *testing.T) {
 func TestConnectionTheServerDroppedIsRedialled(t *testing.T) {
 	t.Parallel()
 	f := setup(t, nil, smtptest.WithIdleTimeout(100*time.Millisecond))
-	require.NoError(t, f.sender.Send(context.Background(), message(), nil))
+	send(t, f.sender, message())
 	require.Eventually(t, func() bool { return f.srv.OpenConnections() == 0 }, 5*time.Second, 5*time.Millisecond)
 
-	require.NoError(t, f.sender.Send(context.Background(), message(), nil), "the pooled connection is dead but the send goes through")
+	reply, err := f.sender.Send(context.Background(), message())
+	require.NoError(t, err, "the pooled connection is dead but the send goes through")
+	require.Equal(t, accepted, reply)
 
 	require.Equal(t, 2, f.srv.Connections())
 	require.Len(t, f.srv.Messages(), 2)
@@ -136,11 +176,13 @@ func TestDialFailureIsNetwork(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sender.Close() })
 
-	err = sender.Send(context.Background(), message(), nil)
+	_, err = sender.Send(context.Background(), message())
 
 	d := deliveryError(t, err)
 	require.Equal(t, oesmail.ClassNetwork, d.Class)
+	require.Equal(t, oesmail.StepSession, d.Step)
 	require.Contains(t, d.Reply, "connect")
+	require.True(t, d.ServerUnavailable())
 }
 
 func TestAuthPlain(t *testing.T) {
@@ -150,16 +192,18 @@ func TestAuthPlain(t *testing.T) {
 	t.Run("rightCredentials", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t, func(c *smtpsend.Config) { c.Username, c.Password = "mailer", "s3cret-pass" }, auth)
-		require.NoError(t, f.sender.Send(context.Background(), message(), nil))
+		send(t, f.sender, message())
 		require.Len(t, f.srv.Messages(), 1)
 	})
 	t.Run("wrongPassword", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t, func(c *smtpsend.Config) { c.Username, c.Password = "mailer", "wrong-pass" }, auth)
-		err := f.sender.Send(context.Background(), message(), nil)
+		_, err := f.sender.Send(context.Background(), message())
 		d := deliveryError(t, err)
 		require.Equal(t, 535, d.Code)
 		require.Equal(t, oesmail.ClassTemporary, d.Class, "a refused login says nothing about the message")
+		require.Equal(t, oesmail.StepSession, d.Step)
+		require.True(t, d.ServerUnavailable(), "no email can go out with this login")
 		require.NotContains(t, err.Error(), "wrong-pass")
 		require.NotContains(t, d.Reply, "wrong-pass")
 		require.Empty(t, f.srv.Messages())
@@ -167,15 +211,20 @@ func TestAuthPlain(t *testing.T) {
 	t.Run("noCredentials", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t, nil, auth)
-		require.Error(t, f.sender.Send(context.Background(), message(), nil))
+		_, err := f.sender.Send(context.Background(), message())
+		d := deliveryError(t, err)
+		// The server lets the session start and refuses at MAIL FROM (go-smtp: 502 5.7.0).
+		require.Equal(t, oesmail.StepSender, d.Step)
+		require.Equal(t, 502, d.Code)
 		require.Empty(t, f.srv.Messages())
 	})
 	t.Run("serverWithoutAuth", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t, func(c *smtpsend.Config) { c.Username, c.Password = "mailer", "s3cret-pass" })
-		err := f.sender.Send(context.Background(), message(), nil)
+		_, err := f.sender.Send(context.Background(), message())
 		d := deliveryError(t, err)
 		require.Equal(t, oesmail.ClassNetwork, d.Class)
+		require.Equal(t, oesmail.StepSession, d.Step)
 		require.Contains(t, d.Reply, "AUTH PLAIN")
 	})
 }
@@ -209,11 +258,12 @@ func TestTLSModes(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = sender.Close() })
 
-			err = sender.Send(context.Background(), message(), nil)
+			_, err = sender.Send(context.Background(), message())
 
 			if tt.wantError != "" {
 				d := deliveryError(t, err)
 				require.Equal(t, oesmail.ClassNetwork, d.Class)
+				require.Equal(t, oesmail.StepSession, d.Step)
 				require.Contains(t, d.Reply, tt.wantError)
 				require.Empty(t, srv.Messages())
 				return

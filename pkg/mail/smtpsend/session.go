@@ -135,49 +135,55 @@ func hasMechanism(mechs, want string) bool {
 	return false
 }
 
-// send runs one mail transaction within timeout and ctx. onData is called once the whole
-// body is on the wire and only the end-of-data line and the reply remain: net/smtp writes
-// that line and reads the reply in one call, so this is the last point before the server's
-// verdict.
-func (ss *session) send(ctx context.Context, timeout time.Duration, env envelope, msg io.WriterTo, onData func()) error {
+// send runs one mail transaction within timeout and ctx, and returns the server's reply to the
+// data, such as "250 2.0.0 Ok: queued as 4F2A1".
+func (ss *session) send(ctx context.Context, timeout time.Duration, env envelope, msg io.WriterTo) (string, error) {
 	if err := ss.raw.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return &stepError{stepMail, err}
+		return "", &stepError{stepMail, err}
 	}
 	stop := context.AfterFunc(ctx, func() { _ = ss.raw.SetDeadline(aLongTimeAgo) })
-	err := ss.transaction(env, msg, onData)
+	reply, err := ss.transaction(env, msg)
 	if !stop() {
 		ss.broken = true
 	}
-	return err
+	return reply, err
 }
 
-func (ss *session) transaction(env envelope, msg io.WriterTo, onData func()) error {
+func (ss *session) transaction(env envelope, msg io.WriterTo) (string, error) {
 	c := ss.c
 	if err := c.Mail(env.from); err != nil {
-		return &stepError{stepMail, err}
+		return "", &stepError{stepMail, err}
 	}
 	for _, to := range env.to {
 		if err := c.Rcpt(to); err != nil {
-			return &stepError{stepRcpt, err}
+			return "", &stepError{stepRcpt, err}
 		}
 	}
-	w, err := c.Data()
+	// DATA is driven on the textproto connection rather than with net/smtp's Data, whose
+	// writer reads the final reply and drops its text: the reply is the receipt kept with the
+	// email (it usually names the server's queue id).
+	id, err := c.Text.Cmd("DATA")
 	if err != nil {
-		return &stepError{stepData, err}
+		return "", &stepError{stepData, err}
 	}
+	c.Text.StartResponse(id)
+	_, _, err = c.Text.ReadResponse(354)
+	c.Text.EndResponse(id)
+	if err != nil {
+		return "", &stepError{stepData, err}
+	}
+	w := c.Text.DotWriter()
 	if _, err := msg.WriteTo(w); err != nil {
-		return &stepError{stepBody, err}
+		return "", &stepError{stepBody, err}
 	}
-	// The data writer buffers; flushing puts everything but the end-of-data line on the
-	// wire, so that onData reports data sent rather than data buffered.
-	if err := c.Text.W.Flush(); err != nil {
-		return &stepError{stepBody, err}
-	}
-	onData()
 	if err := w.Close(); err != nil {
-		return &stepError{stepEndOfData, err}
+		return "", &stepError{stepBody, err}
 	}
-	return nil
+	code, text, err := c.Text.ReadResponse(250)
+	if err != nil {
+		return "", &stepError{stepEndOfData, err}
+	}
+	return strconv.Itoa(code) + " " + oneLine(text), nil
 }
 
 // quit ends the session politely, waiting at most timeout for the server's reply.

@@ -180,39 +180,41 @@ func New(cfg Config) (*Sender, error) {
 // connection goes back to the pool only after a clean delivery; after any error it is
 // closed and a later send dials anew.
 //
-// progress, when not nil, is called with mail.ProgressConnecting before a slot is taken,
-// mail.ProgressData once the whole message body has been written to the connection (only
-// the end-of-data line and the server's reply remain), and mail.ProgressAccepted when the
-// server has accepted the message.
-//
+// It returns the server's reply to the message data, such as "250 2.0.0 Ok: queued as 4F2A1".
 // Every error is a *mail.DeliveryError. In the transaction, a 5xx reply is ClassPermanent
 // and a 4xx reply ClassTemporary, each with the server's code and text. A reply refusing
 // the session itself (greeting, EHLO, STARTTLS, AUTH) is ClassTemporary whatever its code,
 // as it says nothing about the message. Failures to connect, TLS failures, timeouts, drops
-// and cancellation of ctx are ClassNetwork. A message that fails validation is
-// ClassPermanent with Code 0.
-func (s *Sender) Send(ctx context.Context, m oesmail.Message, progress func(percent int)) error {
-	report := func(p int) {
-		if progress != nil {
-			progress(p)
-		}
-	}
+// and cancellation of ctx are ClassNetwork. Each names the step of the session it failed at.
+// A message that fails validation is ClassPermanent with Code 0.
+func (s *Sender) Send(ctx context.Context, m oesmail.Message) (string, error) {
 	env, msg, err := s.compose(m)
 	if err != nil {
-		return err
+		return "", err
 	}
-
-	report(oesmail.ProgressConnecting)
 	sess, err := s.acquire(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
-	sess, err = s.deliver(ctx, sess, env, msg, func() { report(oesmail.ProgressData) })
+	sess, reply, err := s.deliver(ctx, sess, env, msg)
 	s.release(sess)
-	if err != nil {
-		return err
+	return reply, err
+}
+
+// Probe opens a session as Send would (connect, greeting, EHLO, STARTTLS and AUTH as
+// configured) and closes it with QUIT: it tells whether sending can work, without sending.
+// The error is a *mail.DeliveryError as Send's.
+func (s *Sender) Probe(ctx context.Context) error {
+	select {
+	case <-s.done:
+		return closedError()
+	default:
 	}
-	report(oesmail.ProgressAccepted)
+	sess, err := s.dial(ctx)
+	if err != nil {
+		return classify(ctx, err)
+	}
+	sess.quit(s.cfg.DialTimeout)
 	return nil
 }
 
@@ -264,24 +266,24 @@ func (s *Sender) release(sess *session) {
 }
 
 // deliver sends one message on sess, or on a new session when sess is nil, and returns the
-// session to keep for reuse: nil when it was closed.
-func (s *Sender) deliver(ctx context.Context, sess *session, env envelope, msg io.WriterTo, onData func()) (*session, error) {
+// session to keep for reuse (nil when it was closed) and the server's reply.
+func (s *Sender) deliver(ctx context.Context, sess *session, env envelope, msg io.WriterTo) (*session, string, error) {
 	for {
 		reused := sess != nil
 		if !reused {
 			var err error
 			if sess, err = s.dial(ctx); err != nil {
-				return nil, classify(ctx, err)
+				return nil, "", classify(ctx, err)
 			}
 		}
-		err := sess.send(ctx, s.cfg.SendTimeout, env, msg, onData)
+		reply, err := sess.send(ctx, s.cfg.SendTimeout, env, msg)
 		if err == nil && !sess.broken {
 			sess.lastUsed = time.Now()
-			return sess, nil
+			return sess, reply, nil
 		}
 		sess.close()
 		if err == nil {
-			return nil, nil
+			return nil, reply, nil
 		}
 		// A pooled connection the server has closed since its last use fails on the first
 		// command, before anything of this message was accepted: dial once more and
@@ -290,7 +292,7 @@ func (s *Sender) deliver(ctx context.Context, sess *session, env envelope, msg i
 			sess = nil
 			continue
 		}
-		return nil, classify(ctx, err)
+		return nil, "", classify(ctx, err)
 	}
 }
 

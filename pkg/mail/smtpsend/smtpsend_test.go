@@ -60,6 +60,16 @@ func deliveryError(t *testing.T, err error) *oesmail.DeliveryError {
 	return d
 }
 
+// send delivers m with s and requires that the server accepted it.
+func send(t *testing.T, s *smtpsend.Sender, m oesmail.Message) {
+	t.Helper()
+	_, err := s.Send(context.Background(), m)
+	require.NoError(t, err)
+}
+
+// accepted is how smtptest's server (go-smtp) answers data it accepts.
+const accepted = "250 2.0.0 OK: queued"
+
 func TestSendDeliversBothPartsWithHeaders(t *testing.T) {
 	t.Parallel()
 	f := setup(t, nil)
@@ -68,7 +78,7 @@ func TestSendDeliversBothPartsWithHeaders(t *testing.T) {
 	m.ReplyTo = "Exams Office <exams@oes.test>"
 	m.Subject = "Prüfung: Ihr Termin"
 
-	require.NoError(t, f.sender.Send(context.Background(), m, nil))
+	send(t, f.sender, m)
 
 	got := f.srv.WaitForMessages(t, 1, 5*time.Second)[0]
 	require.NoError(t, got.ParseError)
@@ -105,7 +115,7 @@ func TestSendUsesTheMessagesFromAndASinglePart(t *testing.T) {
 	m.From = "Teacher <teacher@school.test>"
 	m.HTML = ""
 
-	require.NoError(t, f.sender.Send(context.Background(), m, nil))
+	send(t, f.sender, m)
 
 	got := f.srv.WaitForMessages(t, 1, 5*time.Second)[0]
 	require.Equal(t, "teacher@school.test", got.From)
@@ -122,11 +132,13 @@ func TestSendRefusesAnInvalidMessagePermanently(t *testing.T) {
 	m := message()
 	m.Subject = "Hi\r\nBcc: victim@example.com"
 
-	err := f.sender.Send(context.Background(), m, nil)
+	reply, err := f.sender.Send(context.Background(), m)
 
+	require.Empty(t, reply)
 	d := deliveryError(t, err)
 	require.Equal(t, oesmail.ClassPermanent, d.Class)
 	require.Zero(t, d.Code)
+	require.False(t, d.RecipientRefused(), "the message is at fault, not the address")
 	require.Contains(t, d.Reply, "subject")
 	require.Zero(t, f.srv.Connections(), "nothing is sent for a message that cannot be")
 }
@@ -136,7 +148,7 @@ func TestSequentialSendsReuseOneConnection(t *testing.T) {
 	f := setup(t, nil)
 
 	for range 5 {
-		require.NoError(t, f.sender.Send(context.Background(), message(), nil))
+		send(t, f.sender, message())
 	}
 
 	require.Len(t, f.srv.Messages(), 5)
@@ -151,7 +163,10 @@ func TestConcurrentSendsUseAtMostPoolSizeConnections(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for range 20 {
-		wg.Go(func() { errs <- f.sender.Send(context.Background(), message(), nil) })
+		wg.Go(func() {
+			_, err := f.sender.Send(context.Background(), message())
+			errs <- err
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -164,43 +179,70 @@ func TestConcurrentSendsUseAtMostPoolSizeConnections(t *testing.T) {
 	require.Equal(t, 20, f.srv.Transactions())
 }
 
-func TestSendReportsProgressInOrder(t *testing.T) {
+func TestSendReturnsTheServersReplyToTheData(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		reply func(*smtptest.Server) // nil: the server's own answer
+		want  string
+	}{
+		{"serversDefault", nil, accepted},
+		// A 250 as a "failure" is how smtptest is told what to answer: go-smtp writes whatever
+		// reply the data handler returns. The server then keeps no copy of the message.
+		{"queueID", func(s *smtptest.Server) { s.FailNext(1, 250, "2.0.0", "Ok: queued as 4F2A1") }, "250 2.0.0 Ok: queued as 4F2A1"},
+		{"multiLineJoined", func(s *smtptest.Server) { s.FailNext(1, 250, "2.6.0", "Ok\nqueued as 4F2A1") }, "250 Ok 2.6.0 queued as 4F2A1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, nil)
+			if tt.reply != nil {
+				tt.reply(f.srv)
+			}
+
+			reply, err := f.sender.Send(context.Background(), message())
+
+			require.NoError(t, err)
+			require.Equal(t, tt.want, reply)
+			require.Equal(t, 1, f.srv.Transactions())
+		})
+	}
+}
+
+func TestSendWaitsForTheServersVerdict(t *testing.T) {
 	t.Parallel()
 	f := setup(t, nil)
-	var mu sync.Mutex
-	var seen []int
-	progress := func(p int) {
-		mu.Lock()
-		defer mu.Unlock()
-		seen = append(seen, p)
-	}
-	snapshot := func() []int {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]int(nil), seen...)
+	type result struct {
+		reply string
+		err   error
 	}
 
 	held, release := f.srv.Hold()
-	sent := make(chan error, 1)
-	go func() { sent <- f.sender.Send(context.Background(), message(), progress) }()
+	sent := make(chan result, 1)
+	go func() {
+		reply, err := f.sender.Send(context.Background(), message())
+		sent <- result{reply, err}
+	}()
 	select {
 	case <-held:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the message never reached the server")
 	}
-	require.Equal(t, []int{oesmail.ProgressConnecting, oesmail.ProgressData}, snapshot(),
-		"data is reported sent while the server has yet to reply")
+	select {
+	case r := <-sent:
+		t.Fatalf("Send returned before the server replied: %q, %v", r.reply, r.err)
+	case <-time.After(100 * time.Millisecond):
+	}
 
 	release()
-	require.NoError(t, <-sent)
-	require.Equal(t, []int{oesmail.ProgressConnecting, oesmail.ProgressData, oesmail.ProgressAccepted}, snapshot())
+	r := <-sent
+	require.NoError(t, r.err)
+	require.Equal(t, accepted, r.reply)
 
-	mu.Lock()
-	seen = nil
-	mu.Unlock()
 	f.srv.FailNext(1, 550, "5.7.1", "rejected")
-	require.Error(t, f.sender.Send(context.Background(), message(), progress))
-	require.Equal(t, []int{oesmail.ProgressConnecting, oesmail.ProgressData}, snapshot(), "no 100 for a refusal")
+	reply, err := f.sender.Send(context.Background(), message())
+	require.Error(t, err)
+	require.Empty(t, reply, "a refusal is no receipt")
 }
 
 func TestCloseQuitsPooledConnectionsAndRefusesSends(t *testing.T) {
@@ -208,14 +250,14 @@ func TestCloseQuitsPooledConnectionsAndRefusesSends(t *testing.T) {
 	srv := smtptest.Start(t)
 	sender, err := smtpsend.New(smtpsend.Config{Host: srv.Host(), Port: srv.Port(), From: "no-reply@oes.test", TLS: smtpsend.TLSNone})
 	require.NoError(t, err)
-	require.NoError(t, sender.Send(context.Background(), message(), nil))
+	send(t, sender, message())
 	require.Equal(t, 1, srv.OpenConnections())
 
 	require.NoError(t, sender.Close())
 	require.Eventually(t, func() bool { return srv.OpenConnections() == 0 }, 5*time.Second, 5*time.Millisecond)
 	require.NoError(t, sender.Close(), "closing twice is harmless")
 
-	err = sender.Send(context.Background(), message(), nil)
+	_, err = sender.Send(context.Background(), message())
 	require.True(t, errors.Is(err, smtpsend.ErrClosed), "got %v", err)
 	require.Equal(t, oesmail.ClassNetwork, deliveryError(t, err).Class)
 }
@@ -264,7 +306,7 @@ func BenchmarkSendOverPool(b *testing.B) {
 	b.SetParallelism(5)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := sender.Send(context.Background(), m, nil); err != nil {
+			if _, err := sender.Send(context.Background(), m); err != nil {
 				b.Error(err)
 				return
 			}

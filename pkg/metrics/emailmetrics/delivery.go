@@ -1,6 +1,6 @@
 // Package emailmetrics holds the email worker's Prometheus metrics: how deliveries go and how
-// full the queue's lanes are. It is apart from package metrics so that the worker links
-// neither the cache nor Postgres.
+// full the queue's lanes are. It is apart from package metrics so that the worker does not
+// link the cache.
 package emailmetrics
 
 import (
@@ -17,9 +17,10 @@ const namespace = "oes"
 // Delivery counts deliveries; it is the delivery.Handler's Observer (delivery.WithObserver).
 //
 //	oes_emails_delivered_total                 messages the SMTP server accepted
-//	oes_emails_failed_total{class}             jobs failed for good (no attempt left, or permanent)
-//	oes_emails_retried_total{class}            failed attempts asynq tries again
+//	oes_emails_failed_total{class}             emails failed for good (5xx, attempts spent, or the retry window passed)
+//	oes_emails_retried_total{class}            failed tries that will be tried again (deferrals included)
 //	oes_smtp_send_duration_seconds{outcome}    SMTP send latency; outcome is delivered or a class
+//	oes_email_deliveries_paused{dependency}    1 while deliveries wait for the SMTP server or Postgres
 //
 // class is permanent, temporary or network (mail.ClassOf).
 type Delivery struct {
@@ -27,6 +28,7 @@ type Delivery struct {
 	failed    *prometheus.CounterVec
 	retried   *prometheus.CounterVec
 	send      *prometheus.HistogramVec
+	paused    *prometheus.GaugeVec
 }
 
 // outcomeDelivered is the send histogram's outcome for an accepted message.
@@ -56,13 +58,30 @@ func NewDelivery(reg prometheus.Registerer) *Delivery {
 			// From a warm pooled connection (milliseconds) to a relay's slow timeouts.
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"outcome"}),
+		paused: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "email_deliveries_paused",
+			Help: "1 while this worker's deliveries wait for a dependency that is down (smtp, postgres), else 0.",
+		}, []string{"dependency"}),
 	}
-	reg.MustRegister(d.delivered, d.failed, d.retried, d.send)
+	reg.MustRegister(d.delivered, d.failed, d.retried, d.send, d.paused)
 	for _, c := range classes {
 		d.failed.WithLabelValues(string(c))
 		d.retried.WithLabelValues(string(c))
 	}
+	for _, dep := range []string{"smtp", "postgres"} {
+		d.paused.WithLabelValues(dep)
+	}
 	return d
+}
+
+// Paused records that deliveries wait for dependency (true) or resumed (false); it is the
+// worker's delivery.WorkerConfig.OnPause.
+func (d *Delivery) Paused(dependency string, paused bool) {
+	v := 0.0
+	if paused {
+		v = 1
+	}
+	d.paused.WithLabelValues(dependency).Set(v)
 }
 
 // Sent implements delivery.Observer.

@@ -111,39 +111,3 @@ func drop(cfg queue.Config) {
 	}
 	rdb.SRem(ctx, "asynq:queues", members...)
 }
-
-// Status returns the status of job id, failing the test when it cannot be read.
-func Status(t testing.TB, c *queue.Client, id string) queue.Status {
-	t.Helper()
-	st, err := c.Status(t.Context(), id)
-	if err != nil {
-		t.Fatalf("queuetest: status of job %s: %v", id, err)
-	}
-	return st
-}
-
-// WaitFor waits up to timeout until the status of job id satisfies ok, and returns it; the
-// test fails with the last status seen (or the error reading it) when it never does.
-func WaitFor(t testing.TB, c *queue.Client, id string, timeout time.Duration, ok func(queue.Status) bool) queue.Status {
-	t.Helper()
-	var (
-		st  queue.Status
-		err error
-	)
-	deadline := time.Now().Add(timeout)
-	for {
-		st, err = c.Status(t.Context(), id)
-		if err == nil && ok(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queuetest: job %s never reached the awaited status; last: %+v (err %v)", id, st, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// InState is WaitFor's condition that the job is in state s.
-func InState(s queue.State) func(queue.Status) bool {
-	return func(st queue.Status) bool { return st.State == s }
-}

@@ -29,6 +29,8 @@ type Server struct {
 	done     chan struct{} // closed when the server shuts down; ends stalls and holds
 	accepted atomic.Int64  // TCP connections accepted
 	open     atomic.Int64  // TCP connections not yet closed
+	down     atomic.Bool   // see Down
+	conns    sync.Map      // the open connections, as *trackedConn keys
 
 	mu           sync.Mutex
 	transactions int
@@ -93,7 +95,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("smtptest: listen: %v", err)
 	}
-	ln = &countingListener{Listener: ln, accepted: &s.accepted, open: &s.open}
+	ln = &countingListener{Listener: ln, server: s}
 	if s.cfg.startTLS || s.cfg.implicitTLS {
 		cert, pool, err := selfSigned()
 		if err != nil {
@@ -220,32 +222,62 @@ func (s *Server) wait(d time.Duration) {
 	}
 }
 
-// countingListener counts accepted connections and tracks which are still open.
+// countingListener counts accepted connections and tracks which are still open; while the
+// server is down it resets each connection as soon as it is accepted.
 type countingListener struct {
 	net.Listener
-	accepted, open *atomic.Int64
+	server *Server
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		s := l.server
+		if s.down.Load() {
+			if tcp, ok := c.(*net.TCPConn); ok {
+				_ = tcp.SetLinger(0)
+			}
+			_ = c.Close()
+			continue
+		}
+		s.accepted.Add(1)
+		s.open.Add(1)
+		tc := &trackedConn{Conn: c, server: s}
+		s.conns.Store(tc, struct{}{})
+		return tc, nil
 	}
-	l.accepted.Add(1)
-	l.open.Add(1)
-	return &trackedConn{Conn: c, open: l.open}, nil
 }
 
 type trackedConn struct {
 	net.Conn
-	once sync.Once
-	open *atomic.Int64
+	once   sync.Once
+	server *Server
 }
 
 func (c *trackedConn) Close() error {
-	c.once.Do(func() { c.open.Add(-1) })
+	c.once.Do(func() {
+		c.server.open.Add(-1)
+		c.server.conns.Delete(c)
+	})
 	return c.Conn.Close()
 }
+
+// Down takes the server down as an outage would: every open connection is reset, and each new
+// one is reset as soon as it is accepted, before the greeting, until Up. Messages a client
+// was sending are lost with their connection.
+func (s *Server) Down() {
+	s.down.Store(true)
+	s.conns.Range(func(k, _ any) bool {
+		reset(k.(*trackedConn))
+		return true
+	})
+}
+
+// Up ends an outage Down began.
+func (s *Server) Up() { s.down.Store(false) }
 
 // reset closes c at once with a TCP RST, so that the client sees the connection break rather
 // than end.

@@ -28,29 +28,27 @@ type accounts struct {
 type registered struct {
 	Message string   `json:"message"`
 	Queued  bool     `json:"queued"`
-	JobID   string   `json:"jobId,omitempty"`
+	JobID   string   `json:"jobId"`
 	User    oes.User `json:"user"`
 }
 
-// register answers 201 as soon as the account is stored and its email queued. When the queue
-// refused the email the account still exists: the answer says queued false and how to get the
-// email sent.
+// register answers 201 once the account and its verification email are stored together: the
+// email is on its way whatever state the queue is in.
 func (h accounts) register(c *gin.Context) {
 	var in account.RegisterInput
 	if err := decodeJSON(c, &in); err != nil {
 		writeError(c, err)
 		return
 	}
-	r, err := h.svc.Register(c, in)
+	r, err := h.svc.Register(c.Request.Context(), in)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	msg := "account created; follow the link in the email sent to you to verify your address"
-	if !r.Queued {
-		msg = "account created, but the verification email could not be queued; ask for it again at POST " + ResendPath
-	}
-	c.JSON(http.StatusCreated, registered{Message: msg, Queued: r.Queued, JobID: r.JobID, User: r.User})
+	c.JSON(http.StatusCreated, registered{
+		Message: "account created; follow the link in the email on its way to you to verify your address",
+		Queued:  true, JobID: r.JobID, User: r.User,
+	})
 }
 
 func (h accounts) verify(c *gin.Context) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -247,9 +248,13 @@ func TestSubmitAttempt(t *testing.T) {
 		rec := do(t, b.api, call{method: "POST", path: attemptPath(a.ID, "submit"), as: otherStudent(t, b)})
 		requireError(t, rec, http.StatusForbidden, oes.EFORBIDDEN, "")
 	})
-	t.Run("submitQueuedOneResultEmail", func(t *testing.T) {
-		s := jobStatus(t, b, attempt.ResultEmailID(a.ID))
-		require.Equal(t, attempt.ResultEmailID(a.ID), s.ID)
+	t.Run("submitWroteOneResultEmail", func(t *testing.T) {
+		e := onlyEmailTo(t, b, b.student.Email)
+		require.Equal(t, oes.EmailResult, e.Kind)
+		require.Contains(t, e.Message.Text, "has been graded")
+		s := jobStatus(t, b, e.ID)
+		require.Equal(t, attempt.ResultEmailPriority, s.Priority)
+		require.Equal(t, 3, s.AttemptsAllowed, "EMAIL_ATTEMPTS")
 		n := counts(t, b)
 		require.Equal(t, 1, n.Waiting+n.Active+n.Completed+n.Retrying+n.Delayed)
 	})
@@ -369,7 +374,13 @@ func TestAttemptResult(t *testing.T) {
 		require.Equal(t, oes.AttemptExpired, r.State)
 		require.EqualValues(t, 3, r.Score)
 		require.Equal(t, r.Deadline, r.SubmittedAt, "graded as of its deadline")
-		jobStatus(t, b, attempt.ResultEmailID(a.ID))
+		var quiz []outboxEmail
+		for _, e := range emailsTo(t, b, b.student.Email) {
+			if strings.Contains(e.Message.Text, "Your attempt at Quiz has been graded: the time ran out") {
+				quiz = append(quiz, e)
+			}
+		}
+		require.Len(t, quiz, 1, "its result email is written with the grade")
 	})
 
 	t.Run("delete409AnsweredQuestionKeepsScores", func(t *testing.T) {

@@ -2,78 +2,68 @@ package httpapi_test
 
 import (
 	"context"
-	"errors"
 	"html"
 	"net/url"
 	"regexp"
-	"slices"
+	"strconv"
 	"testing"
 
-	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/mail"
-	"github.com/oeshq/oes/pkg/queue"
-	"github.com/oeshq/oes/pkg/queue/queuetest"
+	"github.com/oeshq/oes/pkg/oes"
 )
 
-// queuedEmail is an email job as the worker would take it from the queue.
-type queuedEmail struct {
+// outboxEmail is an email as the outbox holds it, bodies included, as the worker would send it.
+type outboxEmail struct {
 	ID      string
+	Kind    oes.EmailKind
+	State   oes.EmailState
 	Message mail.Message
 }
 
-// waitingEmails returns the email jobs waiting in b's queue, read from Redis through asynq's
-// inspector as the worker would read them.
-func waitingEmails(t *testing.T, b bundle) []queuedEmail {
+// emailsTo returns the emails to addr (compared ignoring case) that are still to be sent,
+// oldest first, read from the outbox table.
+func emailsTo(t *testing.T, b bundle, addr string) []outboxEmail {
 	t.Helper()
-	insp := asynq.NewInspectorFromRedisClient(queuetest.Redis(t, b.queueCfg))
-	var out []queuedEmail
-	for _, q := range b.queueCfg.QueueNames() {
-		infos, err := insp.ListPendingTasks(q, asynq.PageSize(1000))
-		if errors.Is(err, asynq.ErrQueueNotFound) {
-			continue
-		}
-		require.NoError(t, err)
-		for _, info := range infos {
-			m, err := queue.DecodeTask(asynq.NewTask(info.Type, info.Payload))
-			require.NoError(t, err)
-			out = append(out, queuedEmail{ID: info.ID, Message: m})
-		}
+	rows, err := b.pool.Query(context.Background(), `
+		SELECT id, kind, state, recipient, subject, coalesce(html_body, ''), coalesce(text_body, '')
+		FROM email_outbox
+		WHERE lower(recipient) = lower($1) AND state IN ('pending', 'queued')
+		ORDER BY id`, addr)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []outboxEmail
+	for rows.Next() {
+		var e outboxEmail
+		var id int64
+		var to string
+		require.NoError(t, rows.Scan(&id, &e.Kind, &e.State, &to, &e.Message.Subject, &e.Message.HTML, &e.Message.Text))
+		e.ID, e.Message.To = strconv.FormatInt(id, 10), []string{to}
+		out = append(out, e)
 	}
+	require.NoError(t, rows.Err())
 	return out
 }
 
-// emailsTo returns the waiting email jobs addressed to addr.
-func emailsTo(t *testing.T, b bundle, addr string) []queuedEmail {
-	t.Helper()
-	var out []queuedEmail
-	for _, e := range waitingEmails(t, b) {
-		if slices.Contains(e.Message.To, addr) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// onlyEmailTo returns the one waiting email job addressed to addr.
-func onlyEmailTo(t *testing.T, b bundle, addr string) queuedEmail {
+// onlyEmailTo returns the one email to addr still to be sent.
+func onlyEmailTo(t *testing.T, b bundle, addr string) outboxEmail {
 	t.Helper()
 	es := emailsTo(t, b, addr)
 	require.Len(t, es, 1, "emails to %s", addr)
 	return es[0]
 }
 
-func jobStatus(t *testing.T, b bundle, id string) queue.Status {
+func jobStatus(t *testing.T, b bundle, id string) oes.Email {
 	t.Helper()
-	s, err := b.queue.Status(context.Background(), id)
+	e, err := b.outbox.Email(context.Background(), id)
 	require.NoError(t, err)
-	return s
+	return e
 }
 
-func counts(t *testing.T, b bundle) queue.Counts {
+func counts(t *testing.T, b bundle) oes.EmailCounts {
 	t.Helper()
-	n, err := b.queue.Counts(context.Background())
+	n, err := b.outbox.Counts(context.Background())
 	require.NoError(t, err)
 	return n
 }

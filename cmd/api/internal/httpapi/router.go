@@ -33,7 +33,7 @@ type Deps struct {
 	Accounts *account.Service
 	Attempts *attempt.Service
 	Tokens   *auth.Tokens // checks the access tokens callers present
-	Queue    EmailQueue   // the email queue, for the monitoring endpoints
+	Outbox   Outbox       // the email outbox, for the email monitoring endpoints
 	Cache    *cache.Cache
 	DB       Pinger
 	Profiles *profile.Service
@@ -123,12 +123,16 @@ func NewRouter(d Deps) *gin.Engine {
 	admin.DELETE("/admin/cache", ad.clearCache)
 	admin.GET("/admin/cache/stats", ad.cacheStats)
 
-	qs := queues{q: d.Queue}
-	admin.GET("/admin/queues/email", qs.counts)
-	admin.GET("/admin/queues/email/failed", qs.failed)
-	admin.GET("/admin/queues/email/active", qs.active)
-	admin.GET("/admin/jobs/:id", qs.job)
-	admin.POST("/admin/jobs/:id/retry", qs.retry)
+	em := emails{outbox: d.Outbox}
+	admin.GET("/admin/queues/email", em.counts)
+	admin.GET("/admin/queues/email/failed", em.failed)
+	admin.GET("/admin/queues/email/active", em.active)
+	admin.GET("/admin/jobs/:id", em.job)
+	admin.POST("/admin/jobs/:id/retry", em.retry)
+	admin.POST("/admin/jobs/:id/cancel", em.cancel)
+	admin.GET("/admin/users/:id/emails", em.userEmails)
+	admin.GET("/admin/suppressions", em.suppressions)
+	admin.DELETE("/admin/suppressions/:address", em.unsuppress)
 
 	r.GET(AdminLoginPath, loginPage)
 	r.POST(AdminSessionPath, lim.general(), lim.auth("login", true), acc.openDashboardSession)

@@ -25,6 +25,7 @@ import (
 	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/exam"
 	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/outbox"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/queue/queuetest"
 	"github.com/oeshq/oes/pkg/store"
@@ -56,8 +57,9 @@ type bundle struct {
 	pool     *pgxpool.Pool
 	store    *store.Store
 	cache    *cache.Cache
-	queue    *queue.Client
+	queue    *queue.Client // the dashboard's
 	queueCfg queue.Config
+	outbox   *outbox.Service
 	clock    *clock
 	redisURL string
 	ns       string
@@ -85,6 +87,7 @@ func setup(t testing.TB) bundle {
 	b := bundle{pool: pool, store: store.New(pool), clock: &clock{}, redisURL: redistest.URL(t), ns: redistest.Namespace(t)}
 	b.queueCfg = queuetest.Config(t)
 	b.queue = queuetest.Client(t, b.queueCfg)
+	b.outbox = outbox.NewService(b.store)
 	b.admin = createAccount(t, b.store, "admin@example.org", adminPassword, oes.RoleAdmin, true)
 	b.student = createAccount(t, b.store, "student@example.org", studentPassword, oes.RoleStudent, true)
 	b.adminJWT, b.studentJWT = jwtFor(t, b.admin), jwtFor(t, b.student)
@@ -113,7 +116,7 @@ func newCache(t testing.TB, url, ns string) *cache.Cache {
 func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queue.Client) testAPI {
 	t.Helper()
 	st := store.New(pool)
-	accounts, err := account.NewService(st, q, testTokens, account.Config{
+	accounts, err := account.NewService(st, testTokens, account.Config{
 		VerifyURL: testBaseURL + httpapi.VerifyPath,
 		ResetURL:  testBaseURL + httpapi.ResetConfirmPath,
 		VerifyTTL: 24 * time.Hour,
@@ -127,9 +130,9 @@ func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queu
 		Log:       discardLog(),
 		Exams:     exam.NewService(st, c, discardLog()),
 		Accounts:  accounts,
-		Attempts:  attempt.NewService(st, c, q, discardLog()),
+		Attempts:  attempt.NewService(st, c, 3, discardLog()),
 		Tokens:    testTokens,
-		Queue:     q,
+		Outbox:    outbox.NewService(st),
 		Dashboard: httpapi.NewDashboard(q),
 		Cache:     c,
 		DB:        st,
