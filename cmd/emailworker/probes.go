@@ -50,7 +50,9 @@ func startProbes(addr string, rdb *redis.Client, db pinger, metrics http.Handler
 	return p, nil
 }
 
-type pinger interface{ Ping(ctx context.Context) error }
+type pinger interface {
+	Ping(ctx context.Context) error
+}
 
 func upDown(up bool) string {
 	if up {
