@@ -75,7 +75,7 @@ func (d dashboard) serve(c *gin.Context) {
 		writeError(c, oes.Errorf(oes.ENOTFOUND, "no such lane or job"))
 		return
 	}
-	logger(c).Warn("queue dashboard failed", "reason", reason)
+	logger(c).WarnContext(c.Request.Context(), "queue dashboard failed", "reason", reason)
 	writeError(c, oes.Errorf(oes.EUNAVAILABLE, "the email queue's Redis did not answer; try again"))
 }
 

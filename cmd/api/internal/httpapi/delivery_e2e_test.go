@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -159,4 +160,45 @@ func dumpRedis(t *testing.T, rdb *redis.Client) map[string][]string {
 		out[k] = vals
 	}
 	return out
+}
+
+// With the queue's Redis down, registrations and submissions succeed as usual (the api writes
+// their emails to the outbox, never to Redis), and every email is delivered once Redis is
+// back, with nobody acting.
+func TestEmailsOfRegistrationsAndSubmissionsMadeWhileTheQueuesRedisIsDownAreDelivered(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	srv := redistest.StartServer(t)
+	b.queueCfg = queuetest.ConfigAt(t, srv.URL())
+	srv.Stop()
+	smtp := smtptest.Start(t)
+	startWorker(t, b, smtp)
+	api := b.newAPI(t, b.pool, b.cache, queueAt(t, srv.URL()))
+	exam := createGradedExam(t, b, "Outage", 30)
+
+	const n = 5
+	var want []string
+	for i := range n {
+		addr := fmt.Sprintf("outage%d@example.org", i)
+		rec := do(t, api, call{method: "POST", path: "/api/v1/auth/register",
+			body: map[string]string{"email": addr, "name": "Outage", "password": "correct horse"}})
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+		require.True(t, decode[registeredBody](t, rec).Queued, "the email is on its way")
+
+		student := createAccount(t, b.store, fmt.Sprintf("sitter%d@example.org", i), studentPassword, oes.RoleStudent, true)
+		a := startAttempt(t, b, exam.ID, jwtFor(t, student))
+		rec = do(t, api, call{method: "POST", path: attemptPath(a.ID, "submit"), as: jwtFor(t, student)})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		want = append(want, addr, student.Email)
+	}
+	time.Sleep(500 * time.Millisecond)
+	require.Empty(t, smtp.Messages(), "nothing can leave while the queue is down")
+
+	srv.Start()
+	msgs := smtp.WaitForMessages(t, 2*n, 30*time.Second)
+	var got []string
+	for _, m := range msgs {
+		got = append(got, m.To...)
+	}
+	require.ElementsMatch(t, want, got, "each email once")
 }

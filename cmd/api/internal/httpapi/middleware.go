@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oeshq/oes/pkg/logging"
 	"github.com/oeshq/oes/pkg/oes"
 )
 
@@ -18,13 +19,13 @@ const MaxBodyBytes = 1 << 20
 
 const (
 	requestIDHeader = "X-Request-ID"
-	ctxRequestID    = "oes.request_id"
 	ctxLogger       = "oes.logger"
 )
 
 // requestContext gives every request an id (an incoming X-Request-ID is kept, within reason),
-// echoes it in the response, and logs the request when done. The request's logger, which
-// carries the id, is built only when something logs: most requests log nothing.
+// echoes it in the response, puts it in the request's context.Context, which handlers pass on
+// to the services and the store, so that every line logged with that context names it
+// (logging.WithRequestID), and logs the request when done.
 func requestContext(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader(requestIDHeader)
@@ -32,7 +33,7 @@ func requestContext(log *slog.Logger) gin.HandlerFunc {
 			id = requestIDs.next()
 		}
 		c.Header(requestIDHeader, id)
-		c.Set(ctxRequestID, id)
+		c.Request = c.Request.WithContext(logging.WithRequestID(c.Request.Context(), id))
 		c.Set(ctxLogger, log)
 
 		start := time.Now()
@@ -51,13 +52,13 @@ func requestContext(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// logger returns the request's logger, tagged with its request id.
+// logger returns the api's logger; lines logged with the request's context name its id.
 func logger(c *gin.Context) *slog.Logger {
 	log, ok := c.Get(ctxLogger)
 	if !ok {
 		return slog.Default()
 	}
-	return log.(*slog.Logger).With("request_id", c.GetString(ctxRequestID))
+	return log.(*slog.Logger)
 }
 
 // validRequestID accepts ids a log line can carry safely: short, printable ASCII.
@@ -110,7 +111,7 @@ func recoverPanics() gin.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				logger(c).Error("panic serving request", "panic", r, "route", c.FullPath())
+				logger(c).ErrorContext(c.Request.Context(), "panic serving request", "panic", r, "route", c.FullPath())
 				writeError(c, oes.Errorf(oes.EINTERNAL, "internal error"))
 			}
 		}()

@@ -73,6 +73,9 @@ type bundle struct {
 	proxies []string
 	// metrics receives the request metrics of the apis newAPI builds: none unless a test sets it.
 	metrics prometheus.Registerer
+	// log is the logger of the apis newAPI builds and of their services: none unless a test
+	// sets it.
+	log *slog.Logger
 }
 
 // testAPI is a router under test with the access token that call.admin sends.
@@ -115,6 +118,10 @@ func newCache(t testing.TB, url, ns string) *cache.Cache {
 // newAPI returns an api over the given dependencies, with b's clock and admin.
 func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queue.Client) testAPI {
 	t.Helper()
+	log := b.log
+	if log == nil {
+		log = discardLog()
+	}
 	st := store.New(pool)
 	accounts, err := account.NewService(st, testTokens, account.Config{
 		VerifyURL: testBaseURL + httpapi.VerifyPath,
@@ -124,13 +131,13 @@ func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queu
 		// bcrypt's least cost: the default would make hashing dominate the tests under -race.
 		PasswordCost: bcrypt.MinCost,
 		Now:          b.clock.now,
-	}, discardLog())
+	}, log)
 	require.NoError(t, err)
 	h := httpapi.NewRouter(httpapi.Deps{
-		Log:       discardLog(),
-		Exams:     exam.NewService(st, c, discardLog()),
+		Log:       log,
+		Exams:     exam.NewService(st, c, log),
 		Accounts:  accounts,
-		Attempts:  attempt.NewService(st, c, 3, discardLog()),
+		Attempts:  attempt.NewService(st, c, 3, log),
 		Tokens:    testTokens,
 		Outbox:    outbox.NewService(st),
 		Dashboard: httpapi.NewDashboard(q),
