@@ -137,12 +137,8 @@ func (s *Store) RelayPending(ctx context.Context, max int, enqueue func([]Outbox
 		for i, r := range rows {
 			jobs[i] = OutboxJob{ID: r.ID, Kind: oes.EmailKind(r.Kind), Priority: int(r.Priority), RunAt: r.SendAfter}
 		}
-		var ids []int64
-		ids, enqueueErr = enqueue(jobs)
-		if len(ids) == 0 {
-			return nil
-		}
-		return s.q.MarkEmailsQueued(ctx, tx, dbsqlc.MarkEmailsQueuedParams{Ids: ids, FromStates: oes.EmailQueued.From()})
+		enqueueErr, err = s.queueLocked(ctx, tx, jobs, enqueue)
+		return err
 	})
 	if err != nil {
 		return n, translate(err, "outbox")
@@ -174,17 +170,23 @@ func (s *Store) SweepInFlight(ctx context.Context, afterID int64, max int, queue
 			}
 			jobs[i] = OutboxJob{ID: r.ID, Kind: oes.EmailKind(r.Kind), Priority: int(r.Priority), RunAt: runAt}
 		}
-		var ids []int64
-		ids, checkErr = check(jobs)
-		if len(ids) == 0 {
-			return nil
-		}
-		return s.q.MarkEmailsQueued(ctx, tx, dbsqlc.MarkEmailsQueuedParams{Ids: ids, FromStates: oes.EmailQueued.From()})
+		checkErr, err = s.queueLocked(ctx, tx, jobs, check)
+		return err
 	})
 	if err != nil {
 		return lastID, n, translate(err, "outbox")
 	}
 	return lastID, n, checkErr
+}
+
+// queueLocked hands jobs, whose rows tx holds, to put, and marks queued in tx the ids put
+// returns. put's own error comes back apart: the ids it managed are recorded all the same.
+func (s *Store) queueLocked(ctx context.Context, tx pgx.Tx, jobs []OutboxJob, put func([]OutboxJob) ([]int64, error)) (putErr, err error) {
+	ids, putErr := put(jobs)
+	if len(ids) == 0 {
+		return putErr, nil
+	}
+	return putErr, s.q.MarkEmailsQueued(ctx, tx, dbsqlc.MarkEmailsQueuedParams{Ids: ids, FromStates: oes.EmailQueued.From()})
 }
 
 // ClaimedEmail is an email a worker is about to send.
