@@ -51,6 +51,10 @@ bench: build ## measure the hot-cache API and the email pipeline against their c
 	@$(SERVICES) -- go run ./cmd/api/internal/bench/loadgen -bin $(BIN)/api
 	@$(SERVICES) -- go run ./cmd/emailworker/internal/bench/drain -worker $(BIN)/emailworker -api $(BIN)/api
 
+.PHONY: faults
+faults: build ## break SMTP, the queue's Redis and the worker in turn; count emails lost, duplicated, failed
+	@$(SERVICES) -- go run ./cmd/emailworker/internal/faults -worker $(BIN)/emailworker -api $(BIN)/api
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $(MODULES) sql); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

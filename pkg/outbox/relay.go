@@ -147,31 +147,17 @@ func (r *Relay) lead(ctx context.Context, l *store.OutboxListener) {
 	defer tick.Stop()
 	redisWarn, pgWarn := newWarner(r.log), newWarner(r.log)
 	var lastSweep time.Time
+	// A notification only relays: the queue's marker and the sweep wait for the tick, so that
+	// a steady stream of emails costs Redis no more than their tasks.
+	look := true
 	for {
 		n, err := r.RelayPending(ctx)
 		report(pgWarn, redisWarn, err, "emails wait in the outbox")
 		if n > 0 {
 			r.log.Debug("emails relayed", "count", n)
 		}
-
-		lost, err := r.queue.Recover(ctx)
-		if err != nil {
-			redisWarn.warn("relay cannot reach the queue's redis; emails wait in the outbox", err)
-		} else {
-			redisWarn.ok("relay reached the queue's redis")
-		}
-		if err == nil && (lost || r.now().Sub(lastSweep) >= r.cfg.SweepInterval) {
-			if lost && !lastSweep.IsZero() {
-				r.log.Warn("the queue's redis lost its data; putting the outbox's emails back on the queue")
-			}
-			restored, err := r.Sweep(ctx)
-			report(pgWarn, redisWarn, err, "the sweep is tried again")
-			if err == nil {
-				lastSweep = r.now()
-			}
-			if restored > 0 {
-				r.log.Warn("emails the queue's redis had lost are queued again", "count", restored)
-			}
+		if look {
+			lastSweep = r.look(ctx, lastSweep, pgWarn, redisWarn)
 		}
 
 		select {
@@ -180,9 +166,36 @@ func (r *Relay) lead(ctx context.Context, l *store.OutboxListener) {
 		case <-l.Lost():
 			return
 		case <-l.Notified():
+			look = false
 		case <-tick.C:
+			look = true
 		}
 	}
+}
+
+// look checks the queue's marker and sweeps when Redis lost its data or the last sweep, at
+// lastSweep, is SweepInterval old. It returns when the relay last swept.
+func (r *Relay) look(ctx context.Context, lastSweep time.Time, pgWarn, redisWarn *warner) time.Time {
+	lost, err := r.queue.Recover(ctx)
+	if err != nil {
+		redisWarn.warn("relay cannot reach the queue's redis; emails wait in the outbox", err)
+	} else {
+		redisWarn.ok("relay reached the queue's redis")
+	}
+	if err == nil && (lost || r.now().Sub(lastSweep) >= r.cfg.SweepInterval) {
+		if lost && !lastSweep.IsZero() {
+			r.log.Warn("the queue's redis lost its data; putting the outbox's emails back on the queue")
+		}
+		restored, err := r.Sweep(ctx)
+		report(pgWarn, redisWarn, err, "the sweep is tried again")
+		if err == nil {
+			lastSweep = r.now()
+		}
+		if restored > 0 {
+			r.log.Warn("emails the queue's redis had lost are queued again", "count", restored)
+		}
+	}
+	return lastSweep
 }
 
 // report logs err, at most once until it clears, by which dependency failed. A success clears

@@ -241,19 +241,25 @@ type Outcome struct {
 // FinishEmail records the outcome of the try of email id that a worker claimed. ENOTFOUND;
 // ECONFLICT when the email is no longer being sent (someone else recorded an outcome first).
 func (s *Store) FinishEmail(ctx context.Context, id int64, o Outcome) error {
+	params := dbsqlc.FinishEmailParams{
+		State: string(o.State), AttemptsSpent: int32(o.AttemptsSpent), LastError: o.Reason, SmtpReply: o.SMTPReply,
+		ID: id, FromStates: o.State.From(),
+	}
+	if !o.Suppress {
+		// The common case, a delivery, is one statement: one round trip and one commit.
+		n, err := s.q.FinishEmail(ctx, s.pool, params)
+		if err == nil && n == 0 {
+			err = s.unmovable(ctx, id, o.State)
+		}
+		return translate(err, emailSubject(id))
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		n, err := s.q.FinishEmail(ctx, tx, dbsqlc.FinishEmailParams{
-			State: string(o.State), AttemptsSpent: int32(o.AttemptsSpent), LastError: o.Reason, SmtpReply: o.SMTPReply,
-			ID: id, FromStates: o.State.From(),
-		})
+		n, err := s.q.FinishEmail(ctx, tx, params)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return s.unmovableIn(ctx, tx, id, o.State)
-		}
-		if !o.Suppress {
-			return nil
 		}
 		addr, err := s.q.GetEmail(ctx, tx, id)
 		if err != nil {

@@ -29,6 +29,8 @@ type Sink struct {
 	ln      net.Listener
 	capture bool
 	down    atomic.Bool
+	delay   atomic.Int64 // time.Duration before each MAIL FROM is answered
+	refused atomic.Int64 // connections reset while down
 
 	mu       sync.Mutex
 	accepted []Accepted
@@ -79,6 +81,15 @@ func (s *Sink) Down() {
 // Up ends the outage Down began.
 func (s *Sink) Up() { s.down.Store(false) }
 
+// Refused returns how many connections the sink has reset before the greeting while it was
+// down: the connection attempts of the senders during outages.
+func (s *Sink) Refused() int { return int(s.refused.Load()) }
+
+// SetDelay makes the sink answer each MAIL FROM after d, as a slow server does, so that a
+// backlog takes a while to drain; 0 answers at once. The wait comes before the message's data,
+// so a sender that dies during it has not had the message accepted.
+func (s *Sink) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
+
 func (s *Sink) dropAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,6 +109,7 @@ func (s *Sink) accept() {
 			return
 		}
 		if s.down.Load() {
+			s.refused.Add(1)
 			if tc, ok := c.(*net.TCPConn); ok {
 				_ = tc.SetLinger(0)
 			}
@@ -135,7 +147,13 @@ func (s *Sink) serve(c net.Conn) {
 		switch strings.ToUpper(verb) {
 		case "EHLO":
 			err = tc.PrintfLine("250-localhost\r\n250 8BITMIME")
-		case "MAIL", "RSET":
+		case "MAIL":
+			to = nil
+			if d := time.Duration(s.delay.Load()); d > 0 {
+				time.Sleep(d)
+			}
+			err = tc.PrintfLine("250 2.0.0 OK")
+		case "RSET":
 			to = nil
 			err = tc.PrintfLine("250 2.0.0 OK")
 		case "RCPT":
@@ -208,13 +226,25 @@ func (s *Sink) Accepted() []Accepted {
 	return append([]Accepted(nil), s.accepted...)
 }
 
+// AcceptedFrom returns the messages accepted after the first from (a count Delivered gave
+// earlier), in the order their data ended: those of one phase of a run.
+func (s *Sink) AcceptedFrom(from int) []Accepted {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Accepted(nil), s.accepted[min(from, len(s.accepted)):]...)
+}
+
 // ByRecipient counts the messages accepted for each recipient: a count above 1 is a
 // duplicate when every message has a recipient of its own.
-func (s *Sink) ByRecipient() map[string]int {
+func (s *Sink) ByRecipient() map[string]int { return s.ByRecipientFrom(0) }
+
+// ByRecipientFrom counts, for each recipient, the messages accepted after the first from: those
+// of one phase, when several phases send to the same sink.
+func (s *Sink) ByRecipientFrom(from int) map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := map[string]int{}
-	for _, a := range s.accepted {
+	for _, a := range s.accepted[min(from, len(s.accepted)):] {
 		for _, to := range a.To {
 			n[to]++
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -11,9 +12,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/oeshq/oes/pkg/benchkit"
+	"github.com/oeshq/oes/pkg/benchkit/smtpsink"
+	oesmail "github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/queue"
 )
 
@@ -24,8 +25,9 @@ const (
 	nameWorker  = "emailworker"
 )
 
-// bench starts the sink, measures every sender in every round, then the enqueue paths, and
-// reports.
+// bench prepares the bench database, starts the sink, measures every sender in every round
+// (the worker's round: writing the outbox, relaying it, draining it), then the latency of a
+// steady stream of emails and the registrations, and reports.
 func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	redisURL := os.Getenv("QUEUE_REDIS_URL")
 	if redisURL == "" {
@@ -33,6 +35,10 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	if redisURL == "" {
 		return fmt.Errorf("REDIS_URL is not set; run drain through deploy/local/with-services.sh (make bench)")
+	}
+	dbURL, err := benchkit.SiblingDatabaseURL(os.Getenv("DATABASE_URL"), "_bench")
+	if err != nil {
+		return err
 	}
 	worker, err := binary("-worker", o.worker, "make build writes .local/bin/emailworker")
 	if err != nil {
@@ -63,6 +69,17 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("the queue's Redis does not answer: %w", err)
 	}
+	progress("bench database: DATABASE_URL's with _bench appended, created and migrated")
+	if err := prepareDatabase(ctx, dbURL); err != nil {
+		return err
+	}
+	pg, err := openPGProbe(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pg.close()
+	// The outbox's rows of the last phase are not kept: their bodies hold made-up links.
+	defer emptyOutbox(ctx, dbURL, progress)
 	// Each phase that queues jobs gets a queue of its own, removed when drain ends.
 	var used []queue.Config
 	newQueue := func(name string) queue.Config {
@@ -80,12 +97,12 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	procs := &benchkit.Group{Dir: dir, StopWithin: stopWithin}
 	defer procs.StopAll()
 
-	sk, err := startSink(false)
+	sk, err := smtpsink.Start(false)
 	if err != nil {
 		return err
 	}
-	defer sk.close()
-	msgs, err := benchMessages(o.n)
+	defer sk.Close()
+	msgs, err := benchMessages(studentAddresses, o.n)
 	if err != nil {
 		return err
 	}
@@ -94,16 +111,18 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	r := &rig{procs: procs, sink: sk, rdb: rdb, redisURL: redisURL, meter: &meter{rdb: rdb, pg: pg}, dbURL: dbURL, worker: worker}
 
-	r := report{when: time.Now(), opts: o, gomaxprocs: runtime.GOMAXPROCS(0), wireBytes: len(wire[0].data)}
+	rep := report{when: time.Now(), opts: o, gomaxprocs: runtime.GOMAXPROCS(0), wireBytes: len(wire[0].data),
+		pgCPUNote: errText(pg.procErr), pgStmtNote: errText(pg.stmtErr)}
 	senders := []struct {
 		name string
 		kind string // the reference sender's -send; "" for the worker
 		out  *[]delivery
 	}{
-		{nameCeiling, senderCeiling, &r.ceiling},
-		{nameLibrary, senderLibrary, &r.library},
-		{nameWorker, "", &r.worker},
+		{nameCeiling, senderCeiling, &rep.ceiling},
+		{nameLibrary, senderLibrary, &rep.library},
+		{nameWorker, "", &rep.worker},
 	}
 	// The worker's metrics checks are printed after the report.
 	var check bytes.Buffer
@@ -112,7 +131,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			s := senders[(i+round)%len(senders)]
 			progress("round %d/%d: %s, %d messages", round+1, o.rounds, s.name, o.n)
 			if s.kind != "" {
-				d, err := measureSender(ctx, procs, self, s.kind, s.name, sk, rdb, o)
+				d, err := measureSender(ctx, r, self, s.kind, s.name, msgs, o)
 				if err != nil {
 					return err
 				}
@@ -121,64 +140,93 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			}
 			qcfg := newQueue("r" + strconv.Itoa(round+1))
 			fmt.Fprintf(&check, "round %d/%d: ", round+1, o.rounds)
-			w, err := measureWorker(ctx, procs, worker, sk, rdb, qcfg, msgs, o, &check)
+			w, err := measureWorkerRound(ctx, r, qcfg, msgs, o, &check)
 			if err != nil {
 				return err
 			}
 			*s.out = append(*s.out, w.drain)
-			r.enqueue = append(r.enqueue, w.enqueue)
-			// The completed jobs are kept for their retention; the next round starts clean.
-			if err := removeQueue(ctx, rdb, qcfg); err != nil {
-				progress("could not remove the keys of queue %s: %v", qcfg.QueuePrefix, err)
-			}
+			rep.write = append(rep.write, w.write)
+			rep.relay = append(rep.relay, w.relay)
 		}
 	}
 
-	progress("library enqueue with Options.ID, %d jobs", o.n)
-	if r.enqueueIDs, err = measureEnqueueIDs(ctx, rdb, newQueue("ids"), o); err != nil {
-		return err
+	fetches := []time.Duration{0}
+	if o.latencyCompare > 0 && o.latencyCompare != shippedFetchInterval() {
+		fetches = append(fetches, o.latencyCompare)
 	}
-	if api != "" {
-		progress("POST %s, %d registrations from %d clients", registerPath, o.register, o.clients)
-		reg, err := measureRegister(ctx, procs, api, rdb, newQueue("register"), o)
+	for _, fetch := range fetches {
+		shown := cmp.Or(fetch, shippedFetchInterval())
+		progress("latency: %d emails/s for %s, EMAIL_FETCH_INTERVAL %s", o.latencyRate, o.latencyDuration, shown)
+		l, err := measureLatency(ctx, r, newQueue("latency-"+shown.String()), fetch, o)
 		if err != nil {
 			return err
 		}
-		r.register = &reg
+		rep.latency = append(rep.latency, l)
+	}
+	if api != "" {
+		progress("POST %s, %d registrations from %d clients", registerPath, o.register, o.clients)
+		reg, err := measureRegister(ctx, r, api, newQueue("register"), o)
+		if err != nil {
+			return err
+		}
+		rep.register = &reg
 	}
 
-	r.printText(stdout)
+	rep.printText(stdout)
 	fmt.Fprintln(stdout)
 	_, _ = check.WriteTo(stdout)
 	if o.markdown != "" {
-		if err := os.WriteFile(o.markdown, r.markdown(), 0o644); err != nil {
+		if err := os.WriteFile(o.markdown, rep.markdown(), 0o644); err != nil {
 			return fmt.Errorf("-markdown: %w", err)
 		}
 	}
 	return nil
 }
 
-// measureEnqueueIDs queues the messages as the account emails are queued: priority 10 and an
-// Options.ID each, which makes Enqueue look for the id in every lane first.
-func measureEnqueueIDs(ctx context.Context, rdb *redis.Client, qcfg queue.Config, o options) (enqueueRun, error) {
-	msgs, err := benchMessages(o.n)
-	if err != nil {
-		return enqueueRun{}, err
-	}
+// workerRound is what one round of the worker measured: writing the messages to the outbox
+// and relaying them onto the queue with no worker running, then one worker delivering them.
+type workerRound struct {
+	write, relay enqueueRun
+	drain        delivery
+}
+
+// measureWorkerRound measures the worker's round on the queue qcfg names, a queue of its own.
+func measureWorkerRound(ctx context.Context, r *rig, qcfg queue.Config, msgs []oesmail.Message, o options, check io.Writer) (workerRound, error) {
+	var w workerRound
 	client, err := queue.New(qcfg)
 	if err != nil {
-		return enqueueRun{}, err
+		return w, err
 	}
 	defer client.Close()
-	r, err := enqueueAll(ctx, client, rdb, msgs, o.enqueuers, queue.Options{Priority: 10, Attempts: 5},
-		func(i int) string { return "verify:bench-" + strconv.Itoa(i) })
+	if w.write, err = measureOutboxWrite(ctx, r, msgs, o.enqueuers); err != nil {
+		return w, err
+	}
+	if w.relay, err = measureRelay(ctx, r, client, len(msgs)); err != nil {
+		return w, err
+	}
+	w.drain, err = measureDrain(ctx, r, client, msgs, o, check)
+	return w, err
+}
+
+// emptyOutbox empties the bench database's outbox at the end of a run.
+func emptyOutbox(ctx context.Context, dbURL string, progress func(string, ...any)) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	pool, _, err := openStore(ctx, dbURL, 1)
+	if err == nil {
+		err = truncateOutbox(ctx, pool)
+		pool.Close()
+	}
 	if err != nil {
-		return r, err
+		progress("could not empty the bench database's outbox: %v", err)
 	}
-	if r.failed > 0 {
-		return r, fmt.Errorf("library enqueue with ids: %d of %d failed (first: %s)", r.failed, o.n, r.firstErr)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
 	}
-	return r, nil
+	return err.Error()
 }
 
 // binary returns the absolute path of the binary flag names, which must exist.

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/oeshq/oes/pkg/benchkit"
 	oesmail "github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/queue"
 )
 
@@ -19,7 +17,8 @@ import (
 type delivery struct {
 	messages int
 	// elapsed runs from the start (go said to a reference sender; /readyz answering for the
-	// worker, or its first delivery if that came first) to the sink accepting the last message.
+	// worker, or its first delivery if that came first) to the sink accepting the last message,
+	// and for the worker to the last email recorded as delivered, whichever came later.
 	elapsed time.Duration
 	// steady runs from the first message accepted to the last, without the start-up.
 	steady time.Duration
@@ -37,9 +36,10 @@ func (d delivery) steadyRate() float64 {
 
 // measureSender runs one reference sender (senderCeiling or senderLibrary) as its own process
 // and measures its delivery of n messages to the sink.
-func measureSender(ctx context.Context, procs *benchkit.Group, self, kind, name string, sk *sink, rdb *redis.Client, o options) (delivery, error) {
-	args := []string{"-send", kind, "-sink", sk.addr(), "-n", strconv.Itoa(o.n), "-conns", strconv.Itoa(o.conns)}
-	p, err := startSender(procs, name, self, args, benchkit.ChildEnv())
+func measureSender(ctx context.Context, r *rig, self, kind, name string, msgs []oesmail.Message, o options) (delivery, error) {
+	sk := r.sink
+	args := []string{"-send", kind, "-sink", sk.Addr(), "-n", strconv.Itoa(o.n), "-conns", strconv.Itoa(o.conns)}
+	p, err := startSender(r.procs, name, self, args, benchkit.ChildEnv())
 	if err != nil {
 		return delivery{}, err
 	}
@@ -47,16 +47,16 @@ func measureSender(ctx context.Context, procs *benchkit.Group, self, kind, name 
 	if err := p.expectLine(ctx, lineReady, readyWithin); err != nil {
 		return delivery{}, err
 	}
-	base := sk.delivered()
-	before := readCounters(ctx, rdb, p.proc.Pid())
+	base := sk.Delivered()
+	before := r.meter.read(ctx, p.proc.Pid())
 	start := time.Now()
 	if err := p.say(lineGo); err != nil {
 		return delivery{}, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := sk.waitFor(ctx, base+o.n, deliverWithin, p.proc.Check); err != nil {
+	if err := sk.WaitFor(ctx, base+o.n, deliverWithin, p.proc.Check); err != nil {
 		return delivery{}, fmt.Errorf("%s: %w", name, err)
 	}
-	after := readCounters(ctx, rdb, p.proc.Pid())
+	after := r.meter.read(ctx, p.proc.Pid())
 	if err := p.expectLine(ctx, lineSent, stopWithin); err != nil {
 		return delivery{}, err
 	}
@@ -66,117 +66,108 @@ func measureSender(ctx context.Context, procs *benchkit.Group, self, kind, name 
 	if err := p.wait(stopWithin); err != nil {
 		return delivery{}, err
 	}
-	if got := sk.delivered() - base; got != o.n {
-		return delivery{}, fmt.Errorf("%s: the sink accepted %d messages, want %d", name, got, o.n)
+	if err := r.expectRecipients(base, msgs); err != nil {
+		return delivery{}, fmt.Errorf("%s: %w", name, err)
 	}
-	first, last := sk.span(base, base+o.n)
+	first, last := sk.Span(base, base+o.n)
 	return delivery{messages: o.n, elapsed: last.Sub(start), steady: last.Sub(first), use: after.since(before)}, nil
 }
 
-// workerRound is what one round of the worker measured: queueing the messages through the
-// library with no worker running, then one worker delivering them.
-type workerRound struct {
-	enqueue enqueueRun
-	drain   delivery
-}
-
-// measureWorker queues msgs on the queue qcfg names, then starts one worker on it and
-// measures how fast it delivers them to the sink. It checks that every job completed, and
-// writes the worker's metrics check to check before it stops the worker.
-func measureWorker(ctx context.Context, procs *benchkit.Group, bin string, sk *sink, rdb *redis.Client, qcfg queue.Config,
-	msgs []oesmail.Message, o options, check io.Writer) (workerRound, error) {
-	var r workerRound
-	client, err := queue.New(qcfg)
+// measureDrain starts one worker on the queue qcfg names, whose lanes hold the n emails of
+// the outbox, all queued, and measures how fast it delivers them: until the sink has accepted
+// every message and every email is recorded as delivered. It checks that no message was lost
+// or sent twice and that the queue is empty, and writes the worker's metrics check to check
+// before it stops the worker.
+func measureDrain(ctx context.Context, r *rig, client *queue.Client, msgs []oesmail.Message, o options, check io.Writer) (delivery, error) {
+	n := len(msgs)
+	base := r.sink.Delivered()
+	pgBefore := r.meter.pg.stats(ctx)
+	before := r.meter.read(ctx, 0)
+	w, err := r.startWorker(ctx, "emailworker", client.Config().QueuePrefix, o.conns, 0)
 	if err != nil {
-		return r, err
+		return delivery{}, err
 	}
-	defer client.Close()
-	if r.enqueue, err = enqueueAll(ctx, client, rdb, msgs, o.enqueuers, queue.Options{}, nil); err != nil {
-		return r, err
-	}
-	if r.enqueue.failed > 0 {
-		return r, fmt.Errorf("library enqueue: %d of %d failed (first: %s)", r.enqueue.failed, len(msgs), r.enqueue.firstErr)
-	}
-	if err := expectCounts(ctx, client, queue.Counts{Waiting: len(msgs)}, time.Second); err != nil {
-		return r, fmt.Errorf("after the enqueue: %w", err)
-	}
-
-	healthAddr, err := benchkit.FreeAddr()
-	if err != nil {
-		return r, err
-	}
-	base := sk.delivered()
-	before := readCounters(ctx, rdb, 0)
-	cmd := exec.Command(bin)
-	cmd.Env = benchkit.ChildEnv(
-		"QUEUE_PREFIX="+qcfg.QueuePrefix,
-		"EMAIL_CONCURRENCY="+strconv.Itoa(o.conns),
-		"SMTP_HOST=127.0.0.1",
-		"SMTP_PORT="+strconv.Itoa(sk.port()),
-		"SMTP_TLS=none",
-		"SMTP_FROM="+smtpFrom,
-		"HEALTH_ADDR="+healthAddr,
-	)
-	p, err := procs.Start("emailworker", cmd)
-	if err != nil {
-		return r, err
-	}
-	defer p.Stop()
-	readyAt, err := p.WaitReady(ctx, healthAddr, readyWithin, readyPoll)
-	if err != nil {
-		return r, err
-	}
-	// The worker's start-up (runtime, configuration, connecting to Redis) is not measured.
-	startCPU, err := benchkit.CPUTime(p.Pid())
+	defer w.proc.Stop()
+	// The worker's start-up (runtime, configuration, connecting) is not measured.
+	startCPU, err := benchkit.CPUTime(w.proc.Pid())
 	if err != nil {
 		startCPU = -1
 	}
-	if err := sk.waitFor(ctx, base+len(msgs), deliverWithin, p.Check); err != nil {
-		return r, fmt.Errorf("emailworker: %w", err)
+	pool, _, err := openStore(ctx, r.dbURL, 1)
+	if err != nil {
+		return delivery{}, err
 	}
-	after := readCounters(ctx, rdb, p.Pid())
-	first, last := sk.span(base, base+len(msgs))
-	start := readyAt
+	defer pool.Close()
+	if err := r.sink.WaitFor(ctx, base+n, deliverWithin, w.proc.Check); err != nil {
+		return delivery{}, fmt.Errorf("emailworker: %w", err)
+	}
+	delivered := map[string]int{string(oes.EmailDelivered): n}
+	if err := expectStates(ctx, pool, delivered, completeWithin, 2*time.Millisecond); err != nil {
+		return delivery{}, fmt.Errorf("after the drain: %w", err)
+	}
+	after := r.meter.read(ctx, w.proc.Pid())
+	finished, err := lastFinished(ctx, pool)
+	if err != nil {
+		return delivery{}, err
+	}
+	first, last := r.sink.Span(base, base+n)
+	start := w.readyAt
 	if first.Before(start) {
 		start = first
+	}
+	end := last
+	if finished.After(end) {
+		end = finished
 	}
 	use := after.since(before)
 	if use.proc >= 0 && startCPU >= 0 {
 		use.proc -= startCPU
 	}
-	r.drain = delivery{messages: len(msgs), elapsed: last.Sub(start), steady: last.Sub(first), use: use}
+	d := delivery{messages: n, elapsed: end.Sub(start), steady: last.Sub(first), use: use}
 
-	if err := expectCounts(ctx, client, queue.Counts{Completed: len(msgs)}, completeWithin); err != nil {
-		return r, fmt.Errorf("after the drain: %w", err)
+	if err := expectLanes(ctx, client, 0, completeWithin); err != nil {
+		return d, fmt.Errorf("after the drain: %w", err)
 	}
-	if got := sk.delivered() - base; got != len(msgs) {
-		return r, fmt.Errorf("emailworker: the sink accepted %d messages for %d jobs", got, len(msgs))
+	if err := r.expectRecipients(base, msgs); err != nil {
+		return d, fmt.Errorf("emailworker: %w", err)
 	}
-	metricsCheck(ctx, check, healthAddr)
-	if err := p.Stop(); err != nil {
-		return r, err
+	if err := expectReplies(ctx, pool); err != nil {
+		return d, err
 	}
-	return r, nil
+	metricsCheck(ctx, check, w.healthAddr)
+	if err := w.proc.Stop(); err != nil {
+		return d, err
+	}
+	pool.Close()
+	d.use.pstats = r.meter.pg.settle(ctx).sub(pgBefore)
+	return d, nil
 }
 
-// expectCounts waits until the queue's counts equal want, for at most within.
-func expectCounts(ctx context.Context, client *queue.Client, want queue.Counts, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		got, err := client.Counts(ctx)
-		if err != nil {
-			return err
+// expectRecipients checks that the sink accepted, since its count was base, one message for
+// each of msgs and no other: none lost, none twice.
+func (r *rig) expectRecipients(base int, msgs []oesmail.Message) error {
+	got := r.sink.ByRecipientFrom(base)
+	var lost, twice []string
+	for _, m := range msgs {
+		to := m.To[0]
+		switch n := got[to]; {
+		case n == 0:
+			lost = append(lost, to)
+		case n > 1:
+			twice = append(twice, fmt.Sprintf("%s %d times", to, n))
 		}
-		if got == want {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("queue counts %+v, want %+v", got, want)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+		delete(got, to)
 	}
+	if len(lost) == 0 && len(twice) == 0 && len(got) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("the sink accepted %d messages for %d emails: %d lost, %d sent more than once, %d to addresses of no email",
+		r.sink.Delivered()-base, len(msgs), len(lost), len(twice), len(got))
+	if len(lost) > 0 {
+		err = fmt.Errorf("%w; first lost: %s", err, lost[0])
+	}
+	if len(twice) > 0 {
+		err = fmt.Errorf("%w; first sent more than once: %s", err, twice[0])
+	}
+	return err
 }

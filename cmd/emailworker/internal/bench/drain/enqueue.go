@@ -6,20 +6,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	oesmail "github.com/oeshq/oes/pkg/mail"
-	"github.com/oeshq/oes/pkg/queue"
 )
 
-// enqueueRun is one measured run of queueing jobs, through the library or the api.
+// enqueueRun is one measured run of queueing emails: writing them to the outbox, relaying
+// them onto the queue, or registering accounts through the api.
 type enqueueRun struct {
-	jobs     int // the jobs queued
+	jobs     int // the emails written or relayed
 	failed   int
 	firstErr string
 	elapsed  time.Duration
-	p50, p99 time.Duration // of one call, from its start to its answer
+	p50, p99 time.Duration // of one call, from its start to its answer; 0 when not measured
 	use      usage
 }
 
@@ -41,22 +37,27 @@ func (l *latencies) add(d []time.Duration) {
 func (l *latencies) percentile(p float64) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.all) == 0 {
+	slices.Sort(l.all)
+	return percentile(l.all, p)
+}
+
+// percentile returns the p-quantile (0 < p <= 1) of sorted, nearest rank; 0 when it is empty.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
 		return 0
 	}
-	slices.Sort(l.all)
-	i := int(p*float64(len(l.all))+0.5) - 1
-	return l.all[min(max(i, 0), len(l.all)-1)]
+	i := int(p*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
 // closedLoop calls do(i) for every i below n from workers goroutines, each with one call in
 // flight, and measures the run. do returns an error text, "" on success.
-func closedLoop(ctx context.Context, rdb *redis.Client, pid, n, workers int, do func(ctx context.Context, i int) string) enqueueRun {
+func closedLoop(ctx context.Context, m *meter, pid, n, workers int, do func(ctx context.Context, i int) string) enqueueRun {
 	var next atomic.Int64
 	var failed atomic.Int64
 	var firstErr atomic.Value
 	var lat latencies
-	before := readCounters(ctx, rdb, pid)
+	before := m.read(ctx, pid)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range workers {
@@ -86,27 +87,10 @@ func closedLoop(ctx context.Context, rdb *redis.Client, pid, n, workers int, do 
 		elapsed: elapsed,
 		p50:     lat.percentile(0.50),
 		p99:     lat.percentile(0.99),
-		use:     readCounters(ctx, rdb, pid).since(before),
+		use:     m.read(ctx, pid).since(before),
 	}
 	if s, ok := firstErr.Load().(string); ok {
 		r.firstErr = s
 	}
 	return r
-}
-
-// enqueueAll queues msgs through the library from workers goroutines with opts; id, when not
-// nil, gives each job its Options.ID.
-func enqueueAll(ctx context.Context, client *queue.Client, rdb *redis.Client, msgs []oesmail.Message, workers int,
-	opts queue.Options, id func(i int) string) (enqueueRun, error) {
-	r := closedLoop(ctx, rdb, 0, len(msgs), workers, func(ctx context.Context, i int) string {
-		o := opts
-		if id != nil {
-			o.ID = id(i)
-		}
-		if _, err := client.Enqueue(ctx, msgs[i], o); err != nil {
-			return err.Error()
-		}
-		return ""
-	})
-	return r, ctx.Err()
 }

@@ -1,18 +1,22 @@
-// Command drain measures the email pipeline: how fast jobs are queued, through the queue
-// library and through POST /api/v1/auth/register, and how fast one email worker delivers a
-// backlog to an SMTP server that accepts everything, next to the ceiling measured in the same
-// run: a plain net/smtp program sending the same messages over as many persistent
-// connections as the worker has deliveries at once.
+// Command drain measures the email pipeline as it ships, the outbox in Postgres relayed onto a
+// queue in Redis: how fast emails are written to the outbox (by producers' transactions, and
+// through POST /api/v1/auth/register), how fast the relay moves them onto the queue, how fast
+// one email worker delivers a backlog to an SMTP server that accepts everything, next to the
+// ceiling measured in the same run (a plain net/smtp program sending the same messages over
+// as many persistent connections as the worker has deliveries at once), and how long an
+// email written at a steady rate takes from its commit to the server's accept.
 //
 //	drain -worker .local/bin/emailworker [-api .local/bin/api] [-n 2000] [-conns 5] [-rounds 1] [-markdown PATH]
 //
-// REDIS_URL (or QUEUE_REDIS_URL) names the queue's Redis and, for -api, DATABASE_URL the
-// Postgres server (deploy/local/with-services.sh provides both). Every sender is a separate
-// process with the same GOMAXPROCS, measured one at a time, and stopped when drain ends,
-// Ctrl-C included; the Redis keys of the run are removed at the end.
+// REDIS_URL (or QUEUE_REDIS_URL) names the queue's Redis and DATABASE_URL the Postgres server
+// (deploy/local/with-services.sh provides both); drain works in a database of its own, the
+// one of DATABASE_URL with "_bench" appended. Every sender is a separate process with the
+// same GOMAXPROCS, measured one at a time, and stopped when drain ends, Ctrl-C included; the
+// Redis keys of the run and the bench database's outbox are emptied at the end.
 //
 // The exit status is 0 when the measurement completed, whether or not the target was met,
-// 1 when it could not run or a message was lost, and 2 for a usage error.
+// 1 when it could not run, or a message was lost or sent twice, or an email was not recorded
+// as delivered, and 2 for a usage error.
 package main
 
 import (
@@ -43,6 +47,10 @@ type options struct {
 	clients   int
 	markdown  string
 
+	latencyRate     int
+	latencyDuration time.Duration
+	latencyCompare  time.Duration
+
 	// send and sinkAddr make this process one of the reference senders instead: drain starts
 	// a copy of itself with them, so that the references run as their own process like the
 	// worker.
@@ -65,15 +73,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	// -send and -sink are for drain's own use and stay out of -help.
 	fs := benchkit.NewFlagSet("drain", stderr, "Usage: drain -worker PATH [flags]\n"+
-		"Measures the email queue's enqueue rate and one worker's drain rate against a plain SMTP sender.", "send", "sink")
+		"Measures the email outbox's write and relay rates, one worker's drain rate against a plain SMTP sender, and the latency from commit to SMTP accept.", "send", "sink")
 	fs.StringVar(&o.worker, "worker", "", "path of the emailworker binary (required)")
 	fs.StringVar(&o.api, "api", "", "path of the api binary; when set, also measure POST /api/v1/auth/register")
-	fs.IntVar(&o.n, "n", 2000, "messages each sender delivers, and jobs queued through the library")
+	fs.IntVar(&o.n, "n", 2000, "messages each sender delivers, and emails written to the outbox and relayed")
 	fs.IntVar(&o.conns, "conns", 5, "the worker's EMAIL_CONCURRENCY, and the ceiling's SMTP connections")
 	fs.IntVar(&o.rounds, "rounds", 1, "rounds over the senders in rotating order; the median round is reported")
-	fs.IntVar(&o.enqueuers, "enqueuers", 16, "goroutines calling queue.Client.Enqueue at once")
+	fs.IntVar(&o.enqueuers, "enqueuers", 16, "goroutines writing emails to the outbox at once, each email its own transaction")
 	fs.IntVar(&o.register, "register", 1000, "registrations posted to the api (with -api)")
 	fs.IntVar(&o.clients, "clients", 16, "concurrent clients posting registrations")
+	fs.IntVar(&o.latencyRate, "latency-rate", 200, "emails a second written to the outbox in the latency phase")
+	fs.DurationVar(&o.latencyDuration, "latency-duration", 10*time.Second, "how long the latency phase writes emails, after a second of warm-up")
+	fs.DurationVar(&o.latencyCompare, "latency-compare", 5*time.Millisecond,
+		"also measure the latency with this EMAIL_FETCH_INTERVAL, for comparison with the shipped one; 0 for none")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the results as markdown to this file")
 	fs.StringVar(&o.send, "send", "", "")
 	fs.StringVar(&o.sinkAddr, "sink", "", "")
@@ -106,6 +118,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("%w: -register must be from 1 to 10000", benchkit.ErrUsage)
 	case o.clients < 1 || o.clients > 256:
 		return o, fmt.Errorf("%w: -clients must be from 1 to 256", benchkit.ErrUsage)
+	case o.latencyRate < 1 || o.latencyRate > 5000:
+		return o, fmt.Errorf("%w: -latency-rate must be from 1 to 5000", benchkit.ErrUsage)
+	case o.latencyDuration < time.Second || o.latencyDuration > 10*time.Minute:
+		return o, fmt.Errorf("%w: -latency-duration must be from 1s to 10m", benchkit.ErrUsage)
+	case o.latencyCompare != 0 && (o.latencyCompare < time.Millisecond || o.latencyCompare > 10*time.Second):
+		return o, fmt.Errorf("%w: -latency-compare must be 0 or from 1ms to 10s, as EMAIL_FETCH_INTERVAL", benchkit.ErrUsage)
 	}
 	return o, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/oeshq/oes/pkg/benchkit/smtpsink"
 	oesmail "github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/mail/smtpsend"
 	"github.com/oeshq/oes/pkg/mail/templates"
@@ -17,14 +18,18 @@ import (
 // smtpFrom is the worker's SMTP_FROM, and the sender of every reference.
 const smtpFrom = "OES <no-reply@oes.test>"
 
-// benchMessages returns the messages every sender delivers: the verification email a
-// registration queues (an HTML and a text part, about 2 kB on the wire), each to its own
-// address with its own link. The same n always gives the same messages.
-func benchMessages(n int) ([]oesmail.Message, error) {
+// studentAddresses is the prefix of the addresses of the messages every sender delivers.
+const studentAddresses = "student"
+
+// benchMessages returns n verification emails as a registration writes them (an HTML and a
+// text part, about 2 kB on the wire), each to its own address, <prefix><number>@oes.test, with
+// its own link. The same prefix and n always give the same messages; prefixes of one length
+// give messages of one size.
+func benchMessages(prefix string, n int) ([]oesmail.Message, error) {
 	msgs := make([]oesmail.Message, n)
 	for i := range msgs {
-		token := sha256.Sum256([]byte(strconv.Itoa(i)))
-		m, err := templates.VerificationEmail(fmt.Sprintf("student%05d@oes.test", i+1), templates.Verification{
+		token := sha256.Sum256([]byte(prefix + strconv.Itoa(i)))
+		m, err := templates.VerificationEmail(fmt.Sprintf("%s%05d@oes.test", prefix, i+1), templates.Verification{
 			Name:      fmt.Sprintf("Student %d", i+1),
 			VerifyURL: "http://localhost:8080/api/v1/auth/verify?token=" + hex.EncodeToString(token[:])[:43],
 			ExpiresIn: 24 * time.Hour,
@@ -48,13 +53,13 @@ type wireMessage struct {
 // MIME structure, encodings), by sending them through it to a capturing sink in this process:
 // the ceiling then sends exactly the bytes the worker sends.
 func composeWire(ctx context.Context, msgs []oesmail.Message) ([]wireMessage, error) {
-	capture, err := startSink(true)
+	capture, err := smtpsink.Start(true)
 	if err != nil {
 		return nil, err
 	}
-	defer capture.close()
+	defer capture.Close()
 	sender, err := smtpsend.New(smtpsend.Config{
-		Host: "127.0.0.1", Port: capture.port(), TLS: smtpsend.TLSNone, From: smtpFrom, PoolSize: 1,
+		Host: "127.0.0.1", Port: capture.Port(), TLS: smtpsend.TLSNone, From: smtpFrom, PoolSize: 1,
 	})
 	if err != nil {
 		return nil, err
@@ -66,7 +71,7 @@ func composeWire(ctx context.Context, msgs []oesmail.Message) ([]wireMessage, er
 	}
 	wire := make([]wireMessage, len(msgs))
 	for i, m := range msgs {
-		if err := sender.Send(ctx, m, nil); err != nil {
+		if _, err := sender.Send(ctx, m); err != nil {
 			return nil, fmt.Errorf("compose message %d: %w", i, err)
 		}
 		to := make([]string, len(m.To))
@@ -80,12 +85,12 @@ func composeWire(ctx context.Context, msgs []oesmail.Message) ([]wireMessage, er
 		wire[i] = wireMessage{from: from.Address, to: to}
 	}
 	// One connection, so the sink received them in the order they were sent.
-	data := capture.captured()
-	if len(data) != len(msgs) {
-		return nil, fmt.Errorf("compose: captured %d messages, want %d", len(data), len(msgs))
+	got := capture.Accepted()
+	if len(got) != len(msgs) {
+		return nil, fmt.Errorf("compose: captured %d messages, want %d", len(got), len(msgs))
 	}
 	for i := range wire {
-		wire[i].data = data[i]
+		wire[i].data = got[i].Data
 	}
 	return wire, nil
 }

@@ -23,7 +23,7 @@ const (
 	readyPoll = 2 * time.Millisecond
 	// stopWithin is how long a process has to exit after SIGTERM before it is killed.
 	stopWithin = 15 * time.Second
-	// toolWithin bounds `api migrate`.
+	// toolWithin bounds creating and migrating the bench database.
 	toolWithin = 5 * time.Minute
 )
 

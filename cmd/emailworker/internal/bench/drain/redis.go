@@ -20,14 +20,14 @@ import (
 
 // removeQueue removes every key of the queue cfg names from Redis: asynq's keys of its three
 // lanes (asynq:{<prefix>:<lane>}:*), the lanes' entries in asynq's set of queues, and the
-// worker's delivered records (<prefix>:delivered:*). The jobs would otherwise stay for their
-// retention, and the lanes would show in every asynq tool pointed at the shared Redis.
+// queue's own keys (<prefix>:*, its marker). The lanes would otherwise show in every asynq
+// tool pointed at the shared Redis.
 func removeQueue(ctx context.Context, rdb *redis.Client, cfg queue.Config) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	prefix := benchkit.GlobEscape(cfg.QueuePrefix)
 	var errs []error
-	for _, pattern := range []string{"asynq:{" + prefix + ":*}:*", prefix + ":delivered:*"} {
+	for _, pattern := range []string{"asynq:{" + prefix + ":*}:*", prefix + ":*"} {
 		errs = append(errs, benchkit.UnlinkMatching(ctx, rdb, pattern))
 	}
 	// asynq.Inspector's DeleteQueue would refuse a lane that still holds jobs; the keys are

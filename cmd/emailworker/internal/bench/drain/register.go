@@ -6,39 +6,35 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
-	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/oeshq/oes/pkg/benchkit"
+	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/queue"
 )
 
-// registerPath is the api's registration endpoint, which stores an account and queues its
-// verification email.
+// registerPath is the api's registration endpoint, which stores an account and writes its
+// verification email to the outbox in one transaction.
 const registerPath = "/api/v1/auth/register"
 
-// measureRegister runs the api on the queue qcfg names and posts o.register registrations
-// with new addresses from o.clients concurrent clients. Each request hashes a password with
-// bcrypt and writes the account to Postgres before it queues the email, so it measures the
-// endpoint, of which the enqueue is a small part.
+// measureRegister runs the api on the bench database and the queue qcfg names and posts
+// o.register registrations with new addresses from o.clients concurrent clients. Each request
+// hashes a password with bcrypt and writes the account, its token and its email in one
+// transaction, so it measures the endpoint, of which the outbox write is a small part. No
+// worker runs: the emails stay pending, and are removed with the outbox's other rows.
 //
-// The accounts go to a database of their own, DATABASE_URL's with "_bench" appended, which
-// `api migrate` creates on the first run and which is kept: the demo database stays as it is.
-func measureRegister(ctx context.Context, procs *benchkit.Group, bin string, rdb *redis.Client, qcfg queue.Config, o options) (enqueueRun, error) {
-	dbURL, err := benchDatabaseURL(os.Getenv("DATABASE_URL"))
+// The accounts are kept in the bench database, whose outbox is emptied first.
+func measureRegister(ctx context.Context, r *rig, bin string, qcfg queue.Config, o options) (enqueueRun, error) {
+	pool, _, err := openStore(ctx, r.dbURL, 1)
 	if err != nil {
 		return enqueueRun{}, err
 	}
-	if err := benchkit.Run(ctx, toolWithin, bin, benchkit.ChildEnv("DATABASE_URL="+dbURL), "migrate"); err != nil {
+	defer pool.Close()
+	if err := truncateOutbox(ctx, pool); err != nil {
 		return enqueueRun{}, err
 	}
 	addr, err := benchkit.FreeAddr()
@@ -51,7 +47,7 @@ func measureRegister(ctx context.Context, procs *benchkit.Group, bin string, rdb
 	}
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = benchkit.ChildEnv(
-		"DATABASE_URL="+dbURL,
+		"DATABASE_URL="+r.dbURL,
 		"HTTP_ADDR="+addr,
 		// A port of its own: several apis may run at once on one machine.
 		"METRICS_ADDR="+metricsAddr,
@@ -61,7 +57,7 @@ func measureRegister(ctx context.Context, procs *benchkit.Group, bin string, rdb
 		// Registration reads nothing cached; without the cache the api leaves no keys behind.
 		"CACHE_ENABLED=false",
 	)
-	p, err := procs.Start("api", cmd)
+	p, err := r.procs.Start("api", cmd)
 	if err != nil {
 		return enqueueRun{}, err
 	}
@@ -77,27 +73,28 @@ func measureRegister(ctx context.Context, procs *benchkit.Group, bin string, rdb
 	run := randomHex(4)
 	ctx, cancel := context.WithTimeout(ctx, registerWithin)
 	defer cancel()
-	r := closedLoop(ctx, rdb, p.Pid(), o.register, o.clients, func(ctx context.Context, i int) string {
+	pgBefore := r.meter.pg.stats(ctx)
+	res := closedLoop(ctx, r.meter, p.Pid(), o.register, o.clients, func(ctx context.Context, i int) string {
 		return register(ctx, client, addr, fmt.Sprintf("bench-%s-%05d@oes.test", run, i+1), fmt.Sprintf("Bench Student %d", i+1))
 	})
 	if err := p.Check(); err != nil {
-		return r, err
+		return res, err
 	}
-	if r.jobs+r.failed < o.register {
-		return r, fmt.Errorf("register: %d of %d registrations done within %s", r.jobs+r.failed, o.register, registerWithin)
+	if res.jobs+res.failed < o.register {
+		return res, fmt.Errorf("register: %d of %d registrations done within %s", res.jobs+res.failed, o.register, registerWithin)
 	}
-	if r.failed > 0 {
-		return r, fmt.Errorf("register: %d of %d failed (first: %s)", r.failed, o.register, r.firstErr)
+	if res.failed > 0 {
+		return res, fmt.Errorf("register: %d of %d failed (first: %s)", res.failed, o.register, res.firstErr)
 	}
-	qc, err := queue.New(qcfg)
-	if err != nil {
-		return r, err
+	if err := expectStates(ctx, pool, map[string]int{string(oes.EmailPending): res.jobs}, 0, 0); err != nil {
+		return res, fmt.Errorf("after the registrations: %w", err)
 	}
-	defer qc.Close()
-	if err := expectCounts(ctx, qc, queue.Counts{Waiting: r.jobs}, time.Second); err != nil {
-		return r, fmt.Errorf("after the registrations: %w", err)
+	if err := p.Stop(); err != nil {
+		return res, err
 	}
-	return r, nil
+	pool.Close()
+	res.use.pstats = r.meter.pg.settle(ctx).sub(pgBefore)
+	return res, nil
 }
 
 // register posts one registration and returns "" when the api answered 201 with the email
@@ -135,25 +132,6 @@ func register(ctx context.Context, client *http.Client, addr, email, name string
 		return fmt.Sprintf("email not queued: %s", bytes.TrimSpace(b))
 	}
 	return ""
-}
-
-// benchDatabaseURL returns dbURL naming the database <name>_bench instead of <name>.
-func benchDatabaseURL(dbURL string) (string, error) {
-	if dbURL == "" {
-		return "", errors.New("DATABASE_URL is not set; run drain through deploy/local/with-services.sh (make bench)")
-	}
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		// A *url.Error repeats the URL, password included.
-		return "", errors.New("DATABASE_URL is not a valid URL")
-	}
-	name := strings.Trim(u.Path, "/")
-	if name == "" {
-		name = "oes"
-	}
-	u.Path = "/" + name + "_bench"
-	u.RawPath = ""
-	return u.String(), nil
 }
 
 func randomHex(bytes int) string {

@@ -25,11 +25,13 @@ type report struct {
 	opts       options
 	gomaxprocs int
 	wireBytes  int
+	// pgCPUNote and pgStmtNote say why Postgres's CPU or statements could not be read.
+	pgCPUNote, pgStmtNote string
 
 	ceiling, library, worker []delivery   // one per round
-	enqueue                  []enqueueRun // one per round, the worker's jobs
-	enqueueIDs               enqueueRun
-	register                 *enqueueRun // nil without -api
+	write, relay             []enqueueRun // one per round, the worker's emails
+	latency                  []latencyRun // the shipped fetch interval first
+	register                 *enqueueRun  // nil without -api
 }
 
 // medianIndex returns the index of the median of rates: of the lower middle one for an
@@ -75,71 +77,87 @@ func deliveryRow(name string, d delivery) []string {
 	u := d.use
 	return []string{name, strconv.Itoa(d.messages), benchkit.Millis(d.elapsed), fmt.Sprintf("%.0f", d.rate()),
 		fmt.Sprintf("%.0f", d.steadyRate()), cpuShare(perItem(u.proc, d.messages)), cpuShare(perItem(u.self, d.messages)),
-		cpuShare(perItem(u.redis, d.messages)), benchkit.Cores(u.cores(u.other))}
+		cpuShare(perItem(u.redis, d.messages)), cpuShare(perItem(u.postgres, d.messages)), benchkit.Cores(u.cores(u.other))}
 }
 
 // deliveries is the main table: one row per sender.
 func (r report) deliveries() benchkit.Table {
-	t := benchkit.Table{Align: "lrrrrrrrr", Header: []string{"sender", "messages", "time", "emails/s", "steady emails/s",
-		"sender CPU/msg", "sink CPU/msg", "Redis CPU/msg", "other CPU"}}
+	t := benchkit.Table{Align: "lrrrrrrrrr", Header: []string{"sender", "messages", "time", "emails/s", "steady emails/s",
+		"sender CPU/msg", "sink CPU/msg", "Redis CPU/msg", "Postgres CPU/msg", "other CPU"}}
 	t.Rows = append(t.Rows,
 		deliveryRow(nameCeiling, medianDelivery(r.ceiling)),
 		deliveryRow(nameLibrary, medianDelivery(r.library)),
-		deliveryRow(nameWorker+" (queue + smtpsend)", medianDelivery(r.worker)))
+		deliveryRow(nameWorker+" (outbox + queue + smtpsend)", medianDelivery(r.worker)))
 	return t
 }
 
 // perRound shows every round, so that the spread behind the medians can be judged.
 func (r report) perRound() benchkit.Table {
-	t := benchkit.Table{Title: "Each round:", Align: "rrrrrr", Header: []string{"round", "ceiling emails/s", "smtpsend emails/s", "worker emails/s",
-		"worker / ceiling", "library enqueue jobs/s"}}
+	t := benchkit.Table{Title: "Each round:", Align: "rrrrrrr", Header: []string{"round", "ceiling emails/s", "smtpsend emails/s",
+		"worker emails/s", "worker / ceiling", "outbox write emails/s", "relay emails/s"}}
 	for i := range r.opts.rounds {
 		t.Rows = append(t.Rows, []string{strconv.Itoa(i + 1), fmt.Sprintf("%.0f", r.ceiling[i].rate()),
 			fmt.Sprintf("%.0f", r.library[i].rate()), fmt.Sprintf("%.0f", r.worker[i].rate()),
-			fmt.Sprintf("%.2f", r.worker[i].rate()/r.ceiling[i].rate()), fmt.Sprintf("%.0f", r.enqueue[i].rate())})
+			fmt.Sprintf("%.2f", r.worker[i].rate()/r.ceiling[i].rate()), fmt.Sprintf("%.0f", r.write[i].rate()),
+			fmt.Sprintf("%.0f", r.relay[i].rate())})
 	}
 	return t
 }
 
-func enqueueRow(name string, e enqueueRun, cpu time.Duration) []string {
-	return []string{name, strconv.Itoa(e.jobs), fmt.Sprintf("%.0f", e.rate()), benchkit.Millis(e.p50), benchkit.Millis(e.p99),
-		cpuShare(perItem(cpu, e.jobs)), cpuShare(perItem(e.use.redis, e.jobs))}
+func enqueueRow(name string, e enqueueRun, client time.Duration) []string {
+	p50, p99 := "-", "-"
+	if e.p50 > 0 {
+		p50, p99 = benchkit.Millis(e.p50), benchkit.Millis(e.p99)
+	}
+	return []string{name, strconv.Itoa(e.jobs), fmt.Sprintf("%.0f", e.rate()), p50, p99,
+		cpuShare(perItem(client, e.jobs)), cpuShare(perItem(e.use.postgres, e.jobs)), cpuShare(perItem(e.use.redis, e.jobs)),
+		benchkit.Cores(e.use.cores(e.use.other))}
 }
 
-func (r report) enqueues() benchkit.Table {
-	t := benchkit.Table{Align: "lrrrrrr", Header: []string{"enqueue path", "jobs", "jobs/s", "p50", "p99", "enqueuer CPU/job", "Redis CPU/job"}}
-	lib := medianEnqueue(r.enqueue)
+// queueing is the table of the ways emails reach the queue.
+func (r report) queueing() benchkit.Table {
+	t := benchkit.Table{Align: "lrrrrrrrr", Header: []string{"queueing phase", "emails", "emails/s", "p50", "p99",
+		"client CPU/email", "Postgres CPU/email", "Redis CPU/email", "other CPU"}}
+	w, rl := medianEnqueue(r.write), medianEnqueue(r.relay)
 	t.Rows = append(t.Rows,
-		enqueueRow(fmt.Sprintf("library, %d goroutines", r.opts.enqueuers), lib, lib.use.self),
-		enqueueRow(fmt.Sprintf("library with Options.ID, %d goroutines", r.opts.enqueuers), r.enqueueIDs, r.enqueueIDs.use.self))
+		enqueueRow(fmt.Sprintf("outbox write, %d goroutines, a transaction each", r.opts.enqueuers), w, w.use.self),
+		enqueueRow("relay of the pending emails onto the queue", rl, rl.use.self))
 	if r.register != nil {
 		t.Rows = append(t.Rows, enqueueRow(fmt.Sprintf("POST %s, %d clients", registerPath, r.opts.clients), *r.register, r.register.use.proc))
 	}
 	return t
 }
 
-// summary is the headline: the two delivery rates, their ratio against the targets, and the
-// enqueue rates.
+// summary is the headline: the two delivery rates and their ratio against the targets, the
+// queueing rates, and the latency against its target.
 func (r report) summary() benchkit.Table {
-	verdict := func(ratio, target float64) string {
-		if ratio >= target {
-			return "met"
-		}
-		return "missed"
-	}
 	ratio := r.ratio()
-	register := []string{"register jobs/s", "-", "not measured (no -api)"}
+	register := []string{"register emails/s", "-", "not measured (no -api)"}
 	if r.register != nil {
-		register = []string{"register jobs/s", fmt.Sprintf("%.0f", r.register.rate()), ""}
+		register = []string{"register emails/s", fmt.Sprintf("%.0f", r.register.rate()), ""}
 	}
-	return benchkit.Table{Align: "lrl", Header: []string{"figure", "value", "result"}, Rows: [][]string{
+	rows := [][]string{
 		{"ceiling emails/s", fmt.Sprintf("%.0f", medianDelivery(r.ceiling).rate()), ""},
 		{"worker drain emails/s", fmt.Sprintf("%.0f", medianDelivery(r.worker).rate()), ""},
 		{"worker / ceiling", fmt.Sprintf("%.2f", ratio), fmt.Sprintf("target >= %.2f %s, aim >= %.2f %s",
-			minDrainRatio, verdict(ratio, minDrainRatio), aimDrainRatio, verdict(ratio, aimDrainRatio))},
-		{"library enqueue jobs/s", fmt.Sprintf("%.0f", medianEnqueue(r.enqueue).rate()), ""},
+			minDrainRatio, verdict(ratio >= minDrainRatio), aimDrainRatio, verdict(ratio >= aimDrainRatio))},
+		{"outbox write emails/s", fmt.Sprintf("%.0f", medianEnqueue(r.write).rate()), ""},
+		{"relay emails/s", fmt.Sprintf("%.0f", medianEnqueue(r.relay).rate()), ""},
 		register,
-	}}
+	}
+	for _, l := range r.latency {
+		p99 := percentile(l.total, 0.99)
+		rows = append(rows, []string{fmt.Sprintf("commit → accept p99 at %.0f emails/s, %s", l.rate, l.fetchLabel()),
+			benchkit.Millis(p99), fmt.Sprintf("target < %s %s", benchkit.Millis(latencyTarget), verdict(p99 < latencyTarget))})
+	}
+	return benchkit.Table{Align: "lrl", Header: []string{"figure", "value", "result"}, Rows: rows}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "missed"
 }
 
 func (r report) describe() []string {
@@ -147,41 +165,63 @@ func (r report) describe() []string {
 	if r.opts.rounds > 1 {
 		rounds = fmt.Sprintf("%d rounds in rotating order, the median round of each sender reported", r.opts.rounds)
 	}
-	return []string{
+	lines := []string{
 		fmt.Sprintf("%d verification emails (text and HTML, %.1f kB on the wire), delivered over %d SMTP connections to an in-process sink that accepts everything; %s.",
 			r.opts.n, float64(r.wireBytes)/1e3, r.opts.conns, rounds),
 		fmt.Sprintf("%d CPUs, GOMAXPROCS %d in every process; senders, sink, Redis and Postgres share them. %s/%s, %s, %s.",
 			runtime.NumCPU(), r.gomaxprocs, runtime.GOOS, runtime.GOARCH, runtime.Version(), r.when.Format("2006-01-02 15:04 MST")),
-		"Time runs from the start signal (the worker: /readyz answering 200) to the sink accepting the last message; steady emails/s leaves out the start-up (first to last message).",
-		"CPU per message is CPU time over the measured time divided by the messages: of the sender process, of drain (which is the sink), and of Redis (its own count); other CPU is the rest of the machine, in cores.",
-		"The enqueuer is drain for the library rows and the api for the registration row, whose requests each hash a password with bcrypt and write the account to Postgres before queueing: that row measures the endpoint, not the queue.",
+		"Time runs from the start signal (the worker: /readyz answering 200, its emails already written and relayed) to the sink accepting the last message and, for the worker, the last email recorded as delivered; steady emails/s leaves out the start-up (first to last message).",
+		"CPU per message is CPU time over the measured time divided by the messages: of the sender process, of drain (which is the sink), of Redis (its own count), of Postgres's processes serving the bench database (from /proc); other CPU is the rest of the machine, in cores.",
+		"The client of the outbox write and the relay is drain; of the registrations, the api, whose requests each hash a password with bcrypt and write the account and its email in one transaction: that row measures the endpoint.",
 	}
+	if r.pgCPUNote != "" {
+		lines = append(lines, "Postgres CPU is not known: "+r.pgCPUNote+".")
+	}
+	return lines
 }
 
-// redisLines says how many Redis commands a job cost, Lua scripts' inner commands included.
-func (r report) redisLines() []string {
-	d, e := medianDelivery(r.worker), medianEnqueue(r.enqueue)
-	return []string{
-		"Redis commands per job (inner commands of Lua scripts counted too; other clients of the same Redis add theirs):",
-		"  drain:                   " + d.use.rstats.perJob(d.messages),
-		"  library enqueue:         " + e.use.rstats.perJob(e.jobs),
-		"  library enqueue with ID: " + r.enqueueIDs.use.rstats.perJob(r.enqueueIDs.jobs),
+// costLines say what an email cost Redis and Postgres in each phase.
+func (r report) costLines() []string {
+	d, w, rl := medianDelivery(r.worker), medianEnqueue(r.write), medianEnqueue(r.relay)
+	lines := []string{
+		"Redis commands per email (inner commands of Lua scripts counted too; other clients of the same Redis add theirs):",
+		"  relay:         " + rl.use.rstats.perJob(rl.jobs),
+		"  drain:         " + d.use.rstats.perJob(d.messages),
 	}
+	for _, l := range r.latency {
+		lines = append(lines, fmt.Sprintf("  latency, %-5s %s", l.fetch.String()+":", l.use.rstats.perJob(l.emails)))
+	}
+	note := "statements from pg_stat_statements"
+	if r.pgStmtNote != "" {
+		note = "statements not known: pg_stat_statements is not loaded"
+	}
+	lines = append(lines, "Postgres per email, from pg_stat_database of the bench database ("+note+"):",
+		"  outbox write:  "+w.use.pstats.perJob(w.jobs),
+		"  relay:         "+rl.use.pstats.perJob(rl.jobs),
+		"  drain:         "+d.use.pstats.perJob(d.messages))
+	if r.register != nil {
+		lines = append(lines, "  register:      "+r.register.use.pstats.perJob(r.register.jobs))
+	}
+	return lines
 }
 
-// body is the report but for the Redis commands per job.
+// body is the report but for the cost lines.
 func (r report) body() benchkit.Report {
 	tables := []benchkit.Table{r.deliveries()}
 	if r.opts.rounds > 1 {
 		tables = append(tables, r.perRound())
 	}
-	return benchkit.Report{Lines: r.describe(), Tables: append(tables, r.enqueues(), r.summary())}
+	tables = append(tables, r.queueing())
+	if len(r.latency) > 0 {
+		tables = append(tables, r.latencies(), r.latencyParts())
+	}
+	return benchkit.Report{Lines: r.describe(), Tables: append(tables, r.summary())}
 }
 
 func (r report) printText(w io.Writer) {
 	r.body().Text(w)
 	fmt.Fprintln(w)
-	for _, l := range r.redisLines() {
+	for _, l := range r.costLines() {
 		fmt.Fprintln(w, l)
 	}
 }
@@ -189,7 +229,7 @@ func (r report) printText(w io.Writer) {
 func (r report) markdown() []byte {
 	var b bytes.Buffer
 	r.body().Markdown(&b)
-	b.WriteString("\n```\n" + strings.Join(r.redisLines(), "\n") + "\n```\n")
+	b.WriteString("\n```\n" + strings.Join(r.costLines(), "\n") + "\n```\n")
 	return b.Bytes()
 }
 

@@ -39,7 +39,7 @@ const (
 
 // runSender is the process a reference sender runs in.
 func runSender(ctx context.Context, o options, stdin io.Reader, stdout io.Writer) error {
-	msgs, err := benchMessages(o.n)
+	msgs, err := benchMessages(studentAddresses, o.n)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func sendLibrary(ctx context.Context, addr string, conns int, msgs []oesmail.Mes
 	for i := range conns {
 		wg.Go(func() {
 			for j := i; j < len(msgs); j += conns {
-				if err := sender.Send(ctx, msgs[j], nil); err != nil {
+				if _, err := sender.Send(ctx, msgs[j]); err != nil {
 					errs[i] = fmt.Errorf("message %d: %w", j, err)
 					return
 				}
