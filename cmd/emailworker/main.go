@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer rdb.Close()
 	checkRedis(ctx, rdb, log)
 
-	pool, err := store.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	pool, err := store.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns, store.GenericPlans())
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}

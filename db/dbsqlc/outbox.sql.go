@@ -60,58 +60,6 @@ func (q *Queries) CancelUserEmails(ctx context.Context, db DBTX, arg CancelUserE
 	return result.RowsAffected(), nil
 }
 
-const claimEmail = `-- name: ClaimEmail :one
-UPDATE email_outbox o SET state = 'sending', claimed_at = now(), updated_at = now()
-WHERE o.id = $1 AND o.state = ANY($2::text[])
-RETURNING o.id, o.kind, o.recipient, o.from_address, o.reply_to, o.subject, o.html_body,
-    o.text_body, o.max_attempts, o.attempts, o.deferrals, o.send_after,
-    EXISTS (SELECT 1 FROM email_suppressions s WHERE s.address = lower(o.recipient)) AS suppressed
-`
-
-type ClaimEmailParams struct {
-	ID         int64
-	FromStates []string
-}
-
-type ClaimEmailRow struct {
-	ID          int64
-	Kind        string
-	Recipient   string
-	FromAddress string
-	ReplyTo     string
-	Subject     string
-	HtmlBody    *string
-	TextBody    *string
-	MaxAttempts int16
-	Attempts    int32
-	Deferrals   int32
-	SendAfter   time.Time
-	Suppressed  bool
-}
-
-// ClaimEmail marks the email as being sent and returns what a worker needs to send it, with
-// whether its address is suppressed.
-func (q *Queries) ClaimEmail(ctx context.Context, db DBTX, arg ClaimEmailParams) (ClaimEmailRow, error) {
-	row := db.QueryRow(ctx, claimEmail, arg.ID, arg.FromStates)
-	var i ClaimEmailRow
-	err := row.Scan(
-		&i.ID,
-		&i.Kind,
-		&i.Recipient,
-		&i.FromAddress,
-		&i.ReplyTo,
-		&i.Subject,
-		&i.HtmlBody,
-		&i.TextBody,
-		&i.MaxAttempts,
-		&i.Attempts,
-		&i.Deferrals,
-		&i.SendAfter,
-		&i.Suppressed,
-	)
-	return i, err
-}
-
 const countEmails = `-- name: CountEmails :one
 SELECT
     count(*) FILTER (WHERE state IN ('pending', 'queued')
@@ -210,46 +158,6 @@ DELETE FROM email_suppressions WHERE address = lower($1)
 
 func (q *Queries) DeleteSuppression(ctx context.Context, db DBTX, address string) (int64, error) {
 	result, err := db.Exec(ctx, deleteSuppression, address)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const finishEmail = `-- name: FinishEmail :execrows
-UPDATE email_outbox SET
-    state       = $1,
-    attempts    = attempts + $2,
-    last_error  = $3,
-    smtp_reply  = $4,
-    finished_at = now(),
-    next_attempt_at = NULL,
-    updated_at  = now(),
-    html_body   = CASE WHEN $1 = 'delivered' THEN NULL ELSE html_body END,
-    text_body   = CASE WHEN $1 = 'delivered' THEN NULL ELSE text_body END
-WHERE id = $5 AND state = ANY($6::text[])
-`
-
-type FinishEmailParams struct {
-	State         string
-	AttemptsSpent int32
-	LastError     string
-	SmtpReply     string
-	ID            int64
-	FromStates    []string
-}
-
-// FinishEmail records a sending email's final state. The bodies go once they can no longer be
-// sent: a failed or suppressed email keeps them for an admin's retry.
-func (q *Queries) FinishEmail(ctx context.Context, db DBTX, arg FinishEmailParams) (int64, error) {
-	result, err := db.Exec(ctx, finishEmail,
-		arg.State,
-		arg.AttemptsSpent,
-		arg.LastError,
-		arg.SmtpReply,
-		arg.ID,
-		arg.FromStates,
-	)
 	if err != nil {
 		return 0, err
 	}
@@ -651,6 +559,114 @@ type MarkEmailsQueuedParams struct {
 func (q *Queries) MarkEmailsQueued(ctx context.Context, db DBTX, arg MarkEmailsQueuedParams) error {
 	_, err := db.Exec(ctx, markEmailsQueued, arg.Ids, arg.FromStates)
 	return err
+}
+
+const recordAndClaimEmails = `-- name: RecordAndClaimEmails :many
+WITH finished AS (
+    UPDATE email_outbox o SET
+        state       = u.state,
+        attempts    = o.attempts + u.attempts_spent,
+        last_error  = u.last_error,
+        smtp_reply  = u.smtp_reply,
+        finished_at = now(),
+        next_attempt_at = NULL,
+        updated_at  = now(),
+        html_body   = CASE WHEN u.state = 'delivered' THEN NULL ELSE o.html_body END,
+        text_body   = CASE WHEN u.state = 'delivered' THEN NULL ELSE o.text_body END
+    FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS state,
+            unnest($3::int[]) AS attempts_spent, unnest($4::text[]) AS last_error,
+            unnest($5::text[]) AS smtp_reply) AS u
+    WHERE o.id = ANY($1::bigint[]) AND o.id = u.id AND o.state = 'sending'
+    RETURNING o.id
+), claimed AS (
+    UPDATE email_outbox o SET state = 'sending', claimed_at = now(), updated_at = now()
+    WHERE o.id = ANY($6::bigint[]) AND o.state = ANY($7::text[])
+        AND o.id <> ALL($1::bigint[])
+    RETURNING o.id, o.kind, o.recipient, o.from_address, o.reply_to, o.subject, o.html_body,
+        o.text_body, o.max_attempts, o.attempts, o.deferrals, o.send_after,
+        EXISTS (SELECT 1 FROM email_suppressions s WHERE s.address = lower(o.recipient)) AS suppressed
+)
+SELECT f.ids::bigint[] AS recorded, c.id, c.kind, c.recipient, c.from_address, c.reply_to, c.subject,
+    c.html_body, c.text_body, c.max_attempts, c.attempts, c.deferrals, c.send_after, c.suppressed
+FROM (SELECT coalesce(array_agg(id), '{}') AS ids FROM finished) AS f
+LEFT JOIN claimed c ON true
+`
+
+type RecordAndClaimEmailsParams struct {
+	Ids           []int64
+	States        []string
+	AttemptsSpent []int32
+	LastErrors    []string
+	SmtpReplies   []string
+	ClaimIds      []int64
+	FromStates    []string
+}
+
+type RecordAndClaimEmailsRow struct {
+	Recorded    []int64
+	ID          *int64
+	Kind        *string
+	Recipient   *string
+	FromAddress *string
+	ReplyTo     *string
+	Subject     *string
+	HtmlBody    *string
+	TextBody    *string
+	MaxAttempts *int16
+	Attempts    *int32
+	Deferrals   *int32
+	SendAfter   *time.Time
+	Suppressed  *bool
+}
+
+// RecordAndClaimEmails records the final states of sending emails (@ids, each with its own
+// outcome) and claims others (@claim_ids: marks them as being sent and returns what a worker
+// needs to send each, with whether its address is suppressed), in one statement: the deliveries
+// of a worker that end and start together cost one round trip and one commit. The bodies go
+// once an email is delivered; a failed or suppressed email keeps them for an admin's retry. An
+// email in both lists is only recorded. Every row carries the ids recorded, and a claimed email
+// (none claimed: one row whose claim columns are NULL).
+func (q *Queries) RecordAndClaimEmails(ctx context.Context, db DBTX, arg RecordAndClaimEmailsParams) ([]RecordAndClaimEmailsRow, error) {
+	rows, err := db.Query(ctx, recordAndClaimEmails,
+		arg.Ids,
+		arg.States,
+		arg.AttemptsSpent,
+		arg.LastErrors,
+		arg.SmtpReplies,
+		arg.ClaimIds,
+		arg.FromStates,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RecordAndClaimEmailsRow
+	for rows.Next() {
+		var i RecordAndClaimEmailsRow
+		if err := rows.Scan(
+			&i.Recorded,
+			&i.ID,
+			&i.Kind,
+			&i.Recipient,
+			&i.FromAddress,
+			&i.ReplyTo,
+			&i.Subject,
+			&i.HtmlBody,
+			&i.TextBody,
+			&i.MaxAttempts,
+			&i.Attempts,
+			&i.Deferrals,
+			&i.SendAfter,
+			&i.Suppressed,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const retryEmail = `-- name: RetryEmail :execrows

@@ -44,6 +44,7 @@ type Worker struct {
 	server  *asynq.Server
 	handler *Handler
 	relay   *outbox.Relay
+	batch   *store.BatchOutbox
 	client  *queue.Client
 	rdb     *redis.Client
 	cancel  context.CancelFunc
@@ -89,9 +90,12 @@ func StartWorker(cfg WorkerConfig) (*Worker, error) {
 	if relayCfg.JobTimeout == 0 {
 		relayCfg.JobTimeout = client.Config().Timeout
 	}
+	// The concurrent deliveries claim and record their emails in shared statements.
+	batch := cfg.Store.Batched()
 	w := &Worker{
 		server:  asynq.NewServerFromRedisClient(rdb, srvCfg),
-		handler: New(cfg.Store, cfg.Sender, cfg.Handler, log, opts...),
+		handler: New(batch, cfg.Sender, cfg.Handler, log, opts...),
+		batch:   batch,
 		relay:   outbox.NewRelay(cfg.Store, client, relayCfg, log),
 		client:  client,
 		rdb:     rdb,
@@ -99,6 +103,7 @@ func StartWorker(cfg WorkerConfig) (*Worker, error) {
 	mux := asynq.NewServeMux()
 	mux.Handle(queue.TypeEmail, w.handler)
 	if err := w.server.Start(mux); err != nil {
+		batch.Close()
 		_ = rdb.Close()
 		_ = client.Close()
 		return nil, fmt.Errorf("start: %w", err)
@@ -130,6 +135,7 @@ func (w *Worker) Redis() *redis.Client { return w.rdb }
 func (w *Worker) Shutdown() {
 	w.handler.Stop()
 	w.server.Shutdown()
+	w.batch.Close()
 	w.cancel()
 	w.wg.Wait()
 	_ = w.client.Close()

@@ -146,10 +146,12 @@ func (r *Relay) lead(ctx context.Context, l *store.OutboxListener) {
 	tick := time.NewTicker(r.cfg.Tick)
 	defer tick.Stop()
 	redisWarn, pgWarn := newWarner(r.log), newWarner(r.log)
-	var lastSweep time.Time
+	// The first sweep waits a SweepInterval, unless the marker says Redis lost its data: a
+	// worker that starts on a backlog does not check every email of it against Redis at once.
+	lastSweep := r.now()
 	// A notification only relays: the queue's marker and the sweep wait for the tick, so that
 	// a steady stream of emails costs Redis no more than their tasks.
-	look := true
+	look, looked := true, false
 	for {
 		n, err := r.RelayPending(ctx)
 		report(pgWarn, redisWarn, err, "emails wait in the outbox")
@@ -157,7 +159,8 @@ func (r *Relay) lead(ctx context.Context, l *store.OutboxListener) {
 			r.log.Debug("emails relayed", "count", n)
 		}
 		if look {
-			lastSweep = r.look(ctx, lastSweep, pgWarn, redisWarn)
+			lastSweep = r.look(ctx, lastSweep, !looked, pgWarn, redisWarn)
+			looked = true
 		}
 
 		select {
@@ -174,8 +177,9 @@ func (r *Relay) lead(ctx context.Context, l *store.OutboxListener) {
 }
 
 // look checks the queue's marker and sweeps when Redis lost its data or the last sweep, at
-// lastSweep, is SweepInterval old. It returns when the relay last swept.
-func (r *Relay) look(ctx context.Context, lastSweep time.Time, pgWarn, redisWarn *warner) time.Time {
+// lastSweep, is SweepInterval old. It returns when the relay last swept. At the first look of a
+// leader a missing marker is no news: the Redis may be new.
+func (r *Relay) look(ctx context.Context, lastSweep time.Time, first bool, pgWarn, redisWarn *warner) time.Time {
 	lost, err := r.queue.Recover(ctx)
 	if err != nil {
 		redisWarn.warn("relay cannot reach the queue's redis; emails wait in the outbox", err)
@@ -183,7 +187,7 @@ func (r *Relay) look(ctx context.Context, lastSweep time.Time, pgWarn, redisWarn
 		redisWarn.ok("relay reached the queue's redis")
 	}
 	if err == nil && (lost || r.now().Sub(lastSweep) >= r.cfg.SweepInterval) {
-		if lost && !lastSweep.IsZero() {
+		if lost && !first {
 			r.log.Warn("the queue's redis lost its data; putting the outbox's emails back on the queue")
 		}
 		restored, err := r.Sweep(ctx)

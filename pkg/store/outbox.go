@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	netmail "net/mail"
@@ -206,26 +205,8 @@ type ClaimedEmail struct {
 // email; ECONFLICT when it is in a state it cannot be sent from (delivered, failed,
 // suppressed or cancelled), named in the message.
 func (s *Store) ClaimEmail(ctx context.Context, id int64) (ClaimedEmail, error) {
-	r, err := s.q.ClaimEmail(ctx, s.pool, dbsqlc.ClaimEmailParams{ID: id, FromStates: oes.EmailSending.From()})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return ClaimedEmail{}, s.unmovable(ctx, id, oes.EmailSending)
-	}
-	if err != nil {
-		return ClaimedEmail{}, translate(err, emailSubject(id))
-	}
-	return ClaimedEmail{
-		ID:   r.ID,
-		Kind: oes.EmailKind(r.Kind),
-		Message: mail.Message{
-			To: []string{r.Recipient}, From: r.FromAddress, ReplyTo: r.ReplyTo, Subject: r.Subject,
-			HTML: deref(r.HtmlBody), Text: deref(r.TextBody),
-		},
-		MaxAttempts: int(r.MaxAttempts),
-		Attempts:    int(r.Attempts),
-		Deferrals:   int(r.Deferrals),
-		SendAfter:   r.SendAfter,
-		Suppressed:  r.Suppressed,
-	}, nil
+	r := s.recordAndClaim(ctx, s.pool, []deliveryOp{{claim: true, id: id}})[0]
+	return r.e, r.err
 }
 
 // Outcome is how a try of an email ended for good.
@@ -241,25 +222,14 @@ type Outcome struct {
 // FinishEmail records the outcome of the try of email id that a worker claimed. ENOTFOUND;
 // ECONFLICT when the email is no longer being sent (someone else recorded an outcome first).
 func (s *Store) FinishEmail(ctx context.Context, id int64, o Outcome) error {
-	params := dbsqlc.FinishEmailParams{
-		State: string(o.State), AttemptsSpent: int32(o.AttemptsSpent), LastError: o.Reason, SmtpReply: o.SMTPReply,
-		ID: id, FromStates: o.State.From(),
-	}
+	op := []deliveryOp{{id: id, o: o}}
 	if !o.Suppress {
 		// The common case, a delivery, is one statement: one round trip and one commit.
-		n, err := s.q.FinishEmail(ctx, s.pool, params)
-		if err == nil && n == 0 {
-			err = s.unmovable(ctx, id, o.State)
-		}
-		return translate(err, emailSubject(id))
+		return s.recordAndClaim(ctx, s.pool, op)[0].err
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		n, err := s.q.FinishEmail(ctx, tx, params)
-		if err != nil {
+		if err := s.recordAndClaim(ctx, tx, op)[0].err; err != nil {
 			return err
-		}
-		if n == 0 {
-			return s.unmovableIn(ctx, tx, id, o.State)
 		}
 		addr, err := s.q.GetEmail(ctx, tx, id)
 		if err != nil {

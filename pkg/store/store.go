@@ -30,7 +30,7 @@ func New(pool *pgxpool.Pool) *Store {
 // lazily: a server that is down now is no reason to fail start-up, since every query reports
 // it as EUNAVAILABLE until it returns. Pool settings in the URL (pool_max_conns and the like)
 // win over the arguments and defaults here. The caller closes the pool.
-func Open(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.Pool, error) {
+func Open(ctx context.Context, databaseURL string, maxConns int32, opts ...OpenOption) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		// The URL may carry a password; pgx redacts it in parse errors.
@@ -51,12 +51,31 @@ func Open(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.Poo
 		// Connections opened together at start-up would otherwise all expire together.
 		cfg.MaxConnLifetimeJitter = cfg.MaxConnLifetime / 10
 	}
+	for _, o := range opts {
+		o(cfg)
+	}
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open pool: %w", err)
 	}
 	return pool, nil
+}
+
+// OpenOption adjusts the pool Open makes.
+type OpenOption func(*pgxpool.Config)
+
+// GenericPlans makes the pool's connections plan each prepared statement once, for any
+// parameters (plan_cache_mode force_generic_plan), instead of planning it afresh at each run
+// until Postgres judges a generic plan good enough, which it may never do. It suits the email
+// worker, whose few statements run thousands of times a second by primary key: planning the
+// statement that claims and records emails cost Postgres more than running it.
+func GenericPlans() OpenOption {
+	return func(c *pgxpool.Config) {
+		if _, ok := c.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+			c.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+		}
+	}
 }
 
 // Ping checks that the database answers a query. It fails with EUNAVAILABLE when it does not.

@@ -43,29 +43,42 @@ FOR UPDATE SKIP LOCKED;
 UPDATE email_outbox SET state = 'queued', queued_at = now(), updated_at = now()
 WHERE id = ANY(@ids::bigint[]) AND state = ANY(@from_states::text[]);
 
--- name: ClaimEmail :one
--- ClaimEmail marks the email as being sent and returns what a worker needs to send it, with
--- whether its address is suppressed.
-UPDATE email_outbox o SET state = 'sending', claimed_at = now(), updated_at = now()
-WHERE o.id = @id AND o.state = ANY(@from_states::text[])
-RETURNING o.id, o.kind, o.recipient, o.from_address, o.reply_to, o.subject, o.html_body,
-    o.text_body, o.max_attempts, o.attempts, o.deferrals, o.send_after,
-    EXISTS (SELECT 1 FROM email_suppressions s WHERE s.address = lower(o.recipient)) AS suppressed;
-
--- name: FinishEmail :execrows
--- FinishEmail records a sending email's final state. The bodies go once they can no longer be
--- sent: a failed or suppressed email keeps them for an admin's retry.
-UPDATE email_outbox SET
-    state       = @state,
-    attempts    = attempts + @attempts_spent,
-    last_error  = @last_error,
-    smtp_reply  = @smtp_reply,
-    finished_at = now(),
-    next_attempt_at = NULL,
-    updated_at  = now(),
-    html_body   = CASE WHEN @state = 'delivered' THEN NULL ELSE html_body END,
-    text_body   = CASE WHEN @state = 'delivered' THEN NULL ELSE text_body END
-WHERE id = @id AND state = ANY(@from_states::text[]);
+-- name: RecordAndClaimEmails :many
+-- RecordAndClaimEmails records the final states of sending emails (@ids, each with its own
+-- outcome) and claims others (@claim_ids: marks them as being sent and returns what a worker
+-- needs to send each, with whether its address is suppressed), in one statement: the deliveries
+-- of a worker that end and start together cost one round trip and one commit. The bodies go
+-- once an email is delivered; a failed or suppressed email keeps them for an admin's retry. An
+-- email in both lists is only recorded. Every row carries the ids recorded, and a claimed email
+-- (none claimed: one row whose claim columns are NULL).
+WITH finished AS (
+    UPDATE email_outbox o SET
+        state       = u.state,
+        attempts    = o.attempts + u.attempts_spent,
+        last_error  = u.last_error,
+        smtp_reply  = u.smtp_reply,
+        finished_at = now(),
+        next_attempt_at = NULL,
+        updated_at  = now(),
+        html_body   = CASE WHEN u.state = 'delivered' THEN NULL ELSE o.html_body END,
+        text_body   = CASE WHEN u.state = 'delivered' THEN NULL ELSE o.text_body END
+    FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@states::text[]) AS state,
+            unnest(@attempts_spent::int[]) AS attempts_spent, unnest(@last_errors::text[]) AS last_error,
+            unnest(@smtp_replies::text[]) AS smtp_reply) AS u
+    WHERE o.id = ANY(@ids::bigint[]) AND o.id = u.id AND o.state = 'sending'
+    RETURNING o.id
+), claimed AS (
+    UPDATE email_outbox o SET state = 'sending', claimed_at = now(), updated_at = now()
+    WHERE o.id = ANY(@claim_ids::bigint[]) AND o.state = ANY(@from_states::text[])
+        AND o.id <> ALL(@ids::bigint[])
+    RETURNING o.id, o.kind, o.recipient, o.from_address, o.reply_to, o.subject, o.html_body,
+        o.text_body, o.max_attempts, o.attempts, o.deferrals, o.send_after,
+        EXISTS (SELECT 1 FROM email_suppressions s WHERE s.address = lower(o.recipient)) AS suppressed
+)
+SELECT f.ids::bigint[] AS recorded, c.id, c.kind, c.recipient, c.from_address, c.reply_to, c.subject,
+    c.html_body, c.text_body, c.max_attempts, c.attempts, c.deferrals, c.send_after, c.suppressed
+FROM (SELECT coalesce(array_agg(id), '{}') AS ids FROM finished) AS f
+LEFT JOIN claimed c ON true;
 
 -- name: DeferEmail :execrows
 -- DeferEmail puts a sending email back on the queue for a later try.
