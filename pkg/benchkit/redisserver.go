@@ -1,7 +1,6 @@
 package benchkit
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
 
 // redisReadyWithin bounds a redis-server's start-up, until it answers PING.
@@ -86,7 +87,7 @@ func (r *RedisServer) Start(ctx context.Context) error {
 		return err
 	}
 	deadline := time.Now().Add(redisReadyWithin)
-	for pingRedis(r.Addr()) != nil {
+	for redistest.Ping(r.Addr()) != nil {
 		if err := p.Check(); err != nil {
 			return err
 		}
@@ -114,26 +115,4 @@ func (r *RedisServer) Stop() error {
 	err := r.proc.Stop()
 	r.proc = nil
 	return err
-}
-
-// pingRedis sends an inline PING and expects +PONG: enough to know the server takes commands.
-func pingRedis(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	buf := make([]byte, 16)
-	n, err := conn.Read(buf)
-	if err != nil {
-		return err
-	}
-	if !bytes.HasPrefix(buf[:n], []byte("+PONG")) {
-		return fmt.Errorf("unexpected reply %q", buf[:n])
-	}
-	return nil
 }

@@ -338,11 +338,7 @@ func (s *Store) ListEmailsInState(ctx context.Context, state oes.EmailState, pag
 	if err != nil {
 		return nil, translate(err, "emails")
 	}
-	out := make([]oes.Email, len(rows))
-	for i, r := range rows {
-		out[i] = emailFromRow(dbsqlc.GetEmailRow(r))
-	}
-	return out, nil
+	return emailsFromRows(rows), nil
 }
 
 // ListUserEmails returns one page (from 1) of the emails about a user, newest first. ENOTFOUND
@@ -359,11 +355,7 @@ func (s *Store) ListUserEmails(ctx context.Context, userID int64, page, size int
 	if err != nil {
 		return nil, translate(err, "emails")
 	}
-	out := make([]oes.Email, len(rows))
-	for i, r := range rows {
-		out[i] = emailFromRow(dbsqlc.GetEmailRow(r))
-	}
-	return out, nil
+	return emailsFromRows(rows), nil
 }
 
 // CountEmails counts the outbox's emails by what is happening to them; delivered and cancelled
@@ -406,6 +398,15 @@ func (s *Store) DeleteSuppression(ctx context.Context, address string) error {
 		return notFound("suppression of " + address)
 	}
 	return nil
+}
+
+// emailsFromRows reads the rows of a list of emails, which have GetEmail's columns.
+func emailsFromRows[R dbsqlc.ListEmailsInStateRow | dbsqlc.ListUserEmailsRow](rows []R) []oes.Email {
+	out := make([]oes.Email, len(rows))
+	for i, r := range rows {
+		out[i] = emailFromRow(dbsqlc.GetEmailRow(r))
+	}
+	return out
 }
 
 func emailFromRow(r dbsqlc.GetEmailRow) oes.Email {

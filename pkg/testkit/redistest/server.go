@@ -153,7 +153,7 @@ func (s *Server) start() error {
 	go func() { exited <- cmd.Wait() }()
 
 	deadline := time.Now().Add(10 * time.Second)
-	for pingAddr(s.Addr()) != nil {
+	for Ping(s.Addr()) != nil {
 		select {
 		case err := <-exited:
 			log, _ := os.ReadFile(logFile)
@@ -179,8 +179,9 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// pingAddr sends an inline PING and expects +PONG: enough to know the server accepts commands.
-func pingAddr(addr string) error {
+// Ping sends an inline PING to the Redis at addr and expects +PONG: enough to know the server
+// accepts commands, with no client library.
+func Ping(addr string) error {
 	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 	if err != nil {
 		return err
