@@ -24,7 +24,7 @@ var (
 	apiPieces = []any{
 		config.Database{}, config.Redis{}, config.Cache{}, config.HTTP{}, config.Shutdown{},
 		config.Log{}, config.Queue{}, config.Auth{}, config.CacheEncryption{}, config.RateLimit{},
-		config.Metrics{},
+		config.Metrics{}, config.Admin{},
 	}
 	workerPieces = []any{
 		config.Database{}, config.Redis{}, config.Queue{}, config.Worker{}, config.SMTP{}, config.Shutdown{}, config.Log{},

@@ -4,6 +4,7 @@
 //	api [serve]   serve HTTP (the default)
 //	api migrate   create the database if needed and apply the schema migrations
 //	api seed      load the demo data set (idempotent)
+//	api admin     create an admin account, or change an account's role
 //	api --help    list every configuration variable with its default
 package main
 
@@ -35,6 +36,7 @@ type Config struct {
 	config.Auth
 	config.CacheEncryption
 	config.RateLimit
+	config.Admin
 }
 
 // Validate checks what the pieces do not: the queue library's rules for the names of its lanes.
@@ -47,7 +49,7 @@ func (c Config) Validate() error {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	switch {
 	case errors.Is(err, config.ErrHelp):
@@ -57,16 +59,19 @@ func main() {
 	}
 }
 
-const commands = `Usage: api [serve|migrate|seed] [--help]
+const commands = `Usage: api [serve|migrate|seed|admin] [--help]
 
   serve     serve the HTTP API (default)
   migrate   create the database if it does not exist and apply every schema migration
   seed      load the demo data set: 100 exams of 50 questions, an admin and a student
+            (for local runs: their passwords are published)
+  admin     admin create --email <address> [--name <name>] < password
+            admin set-role --email <address> --role admin|student
 
 `
 
 // run executes one subcommand until it finishes or ctx is cancelled (SIGINT, SIGTERM).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -88,8 +93,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, cfg, log)
 	case "seed":
 		return seed(ctx, cfg, log)
+	case "admin":
+		return adminCmd(ctx, cfg, args, stdin, log)
 	default:
-		return fmt.Errorf("unknown command %q; want serve, migrate or seed", cmd)
+		return fmt.Errorf("unknown command %q; want serve, migrate, seed or admin", cmd)
 	}
 }
 

@@ -163,7 +163,7 @@ func startServe(t *testing.T) (logs *syncBuffer, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	logs = &syncBuffer{}
-	go func() { done <- run(ctx, nil, &bytes.Buffer{}, logs) }()
+	go func() { done <- run(ctx, nil, strings.NewReader(""), &bytes.Buffer{}, logs) }()
 
 	ready := func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")

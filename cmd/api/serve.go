@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
-	"github.com/oeshq/oes/pkg/account"
 	"github.com/oeshq/oes/pkg/attempt"
 	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/cache"
@@ -101,16 +100,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	cancel()
 
-	accounts, err := account.NewService(st, tokens, account.Config{
-		VerifyURL: cfg.BaseURL() + httpapi.VerifyPath,
-		ResetURL:  cfg.BaseURL() + httpapi.ResetConfirmPath,
-		VerifyTTL: cfg.VerifyTokenTTL,
-		ResetTTL:  cfg.ResetTokenTTL,
-	}, log)
+	profiles, err := profile.NewService(st, c, sealer, log)
 	if err != nil {
 		return err
 	}
-	profiles, err := profile.NewService(st, c, sealer, log)
+	// The profiles hold the role and token version every request is checked against, so the
+	// account changes that revoke tokens drop them.
+	accounts, err := newAccounts(cfg, st, tokens, profiles, log)
 	if err != nil {
 		return err
 	}
@@ -120,11 +116,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if c != nil {
 		reg.MustRegister(metrics.NewCacheCollector(c))
 	}
+	exams := exam.NewService(st, c, log)
 	handler := httpapi.NewRouter(httpapi.Deps{
 		Log:            log,
-		Exams:          exam.NewService(st, c, log),
+		Exams:          exams,
 		Accounts:       accounts,
-		Attempts:       attempt.NewService(st, c, cfg.EmailAttempts, log),
+		Attempts:       attempt.NewService(st, exams, c, cfg.EmailAttempts, log),
 		Tokens:         tokens,
 		Outbox:         outbox.NewService(st),
 		Dashboard:      httpapi.NewDashboard(q),

@@ -25,15 +25,39 @@ func (q *Queries) DeleteAttemptAnswers(ctx context.Context, db DBTX, arg DeleteA
 	return err
 }
 
-const examPublished = `-- name: ExamPublished :one
-SELECT published FROM exams WHERE id = $1
+const examStartState = `-- name: ExamStartState :one
+SELECT e.published, e.opens_at, e.closes_at, e.max_attempts, now()::timestamptz AS now,
+    (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = $1)::integer AS attempts
+FROM exams e WHERE e.id = $2
 `
 
-func (q *Queries) ExamPublished(ctx context.Context, db DBTX, id int64) (bool, error) {
-	row := db.QueryRow(ctx, examPublished, id)
-	var published bool
-	err := row.Scan(&published)
-	return published, err
+type ExamStartStateParams struct {
+	UserID int64
+	ExamID int64
+}
+
+type ExamStartStateRow struct {
+	Published   bool
+	OpensAt     *time.Time
+	ClosesAt    *time.Time
+	MaxAttempts int32
+	Now         time.Time
+	Attempts    int32
+}
+
+// ExamStartState is what decides whether a student may start an attempt at an exam now.
+func (q *Queries) ExamStartState(ctx context.Context, db DBTX, arg ExamStartStateParams) (ExamStartStateRow, error) {
+	row := db.QueryRow(ctx, examStartState, arg.UserID, arg.ExamID)
+	var i ExamStartStateRow
+	err := row.Scan(
+		&i.Published,
+		&i.OpensAt,
+		&i.ClosesAt,
+		&i.MaxAttempts,
+		&i.Now,
+		&i.Attempts,
+	)
+	return i, err
 }
 
 const finishAttempt = `-- name: FinishAttempt :execrows
@@ -64,7 +88,7 @@ func (q *Queries) FinishAttempt(ctx context.Context, db DBTX, arg FinishAttemptP
 const getAttempt = `-- name: GetAttempt :one
 SELECT
     a.id, a.exam_id, a.user_id, a.started_at, a.submitted_at, a.score, a.max_score,
-    (a.started_at + make_interval(mins => e.duration_minutes))::timestamptz AS deadline,
+    least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at)::timestamptz AS deadline,
     e.title AS exam_title,
     u.email AS user_email,
     u.name  AS user_name
@@ -88,8 +112,9 @@ type GetAttemptRow struct {
 	UserName    string
 }
 
-// GetAttempt computes the deadline from the exam's current duration rather than storing it, so
-// an admin who lengthens an exam extends the attempts in progress too.
+// GetAttempt computes the deadline from the exam's current duration and closing time rather
+// than storing it, so an admin who lengthens an exam extends the attempts in progress too. No
+// attempt runs past the exam's close: the answer key may be released then.
 func (q *Queries) GetAttempt(ctx context.Context, db DBTX, id int64) (GetAttemptRow, error) {
 	row := db.QueryRow(ctx, getAttempt, id)
 	var i GetAttemptRow
@@ -234,7 +259,7 @@ FROM attempts a
 JOIN exams e ON e.id = a.exam_id
 WHERE a.exam_id = $1
   AND a.submitted_at IS NULL
-  AND a.started_at + make_interval(mins => e.duration_minutes) <= $2::timestamptz
+  AND least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at) <= $2::timestamptz
 ORDER BY a.id
 `
 
@@ -268,7 +293,7 @@ func (q *Queries) ListExpiredExamAttempts(ctx context.Context, db DBTX, arg List
 const listUserAttempts = `-- name: ListUserAttempts :many
 SELECT
     a.id, a.exam_id, a.user_id, a.started_at, a.submitted_at, a.score, a.max_score,
-    (a.started_at + make_interval(mins => e.duration_minutes))::timestamptz AS deadline,
+    least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at)::timestamptz AS deadline,
     e.title AS exam_title
 FROM attempts a
 JOIN exams e ON e.id = a.exam_id
@@ -321,7 +346,7 @@ func (q *Queries) ListUserAttempts(ctx context.Context, db DBTX, userID int64) (
 const lockAttempt = `-- name: LockAttempt :one
 SELECT
     a.id, a.exam_id, a.user_id, a.started_at, a.submitted_at, a.score, a.max_score,
-    (a.started_at + make_interval(mins => e.duration_minutes))::timestamptz AS deadline
+    least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at)::timestamptz AS deadline
 FROM attempts a
 JOIN exams e ON e.id = a.exam_id
 WHERE a.id = $1
@@ -359,7 +384,11 @@ func (q *Queries) LockAttempt(ctx context.Context, db DBTX, id int64) (LockAttem
 
 const startAttempt = `-- name: StartAttempt :one
 INSERT INTO attempts (exam_id, user_id)
-SELECT e.id, $1 FROM exams e WHERE e.id = $2 AND e.published
+SELECT e.id, $1 FROM exams e
+WHERE e.id = $2 AND e.published
+    AND (e.opens_at IS NULL OR e.opens_at <= now())
+    AND (e.closes_at IS NULL OR now() < e.closes_at)
+    AND (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = $1) < e.max_attempts
 ON CONFLICT (exam_id, user_id) WHERE submitted_at IS NULL DO NOTHING
 RETURNING id
 `
@@ -369,8 +398,10 @@ type StartAttemptParams struct {
 	ExamID int64
 }
 
-// StartAttempt opens an attempt at a published exam. It yields no row when the exam is missing
-// or unpublished, or when the student has an attempt at it open already (attempts_open_key).
+// StartAttempt opens an attempt at a published exam that is open now and of which the student
+// has attempts left. It yields no row when any of that does not hold, or when the student has
+// an attempt at it open already (attempts_open_key): ExamStartState tells which. Two starts at
+// once cannot both take the last attempt: only one attempt may be open.
 func (q *Queries) StartAttempt(ctx context.Context, db DBTX, arg StartAttemptParams) (int64, error) {
 	row := db.QueryRow(ctx, startAttempt, arg.UserID, arg.ExamID)
 	var id int64

@@ -7,22 +7,34 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 )
 
 const createExam = `-- name: CreateExam :one
-INSERT INTO exams (title, description, duration_minutes, published, created_by)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING id, title, description, duration_minutes, published, created_by, created_at, updated_at
+INSERT INTO exams (title, description, duration_minutes, published, created_by, opens_at, closes_at,
+    max_attempts, key_release, question_visibility)
+VALUES ($1, $2, $3, $4, $5,
+    $6, $7,
+    coalesce($8::integer, 1),
+    coalesce($9::text, 'after_close'),
+    coalesce($10::text, 'during_attempt'))
+RETURNING id, title, description, duration_minutes, published, created_by, created_at, updated_at, opens_at, closes_at, max_attempts, key_release, question_visibility
 `
 
 type CreateExamParams struct {
-	Title           string
-	Description     string
-	DurationMinutes int32
-	Published       bool
-	CreatedBy       *int64
+	Title              string
+	Description        string
+	DurationMinutes    int32
+	Published          bool
+	CreatedBy          *int64
+	OpensAt            *time.Time
+	ClosesAt           *time.Time
+	MaxAttempts        *int32
+	KeyRelease         *string
+	QuestionVisibility *string
 }
 
+// CreateExam writes an exam; a policy field passed as NULL takes the schema's default.
 func (q *Queries) CreateExam(ctx context.Context, db DBTX, arg CreateExamParams) (Exam, error) {
 	row := db.QueryRow(ctx, createExam,
 		arg.Title,
@@ -30,6 +42,11 @@ func (q *Queries) CreateExam(ctx context.Context, db DBTX, arg CreateExamParams)
 		arg.DurationMinutes,
 		arg.Published,
 		arg.CreatedBy,
+		arg.OpensAt,
+		arg.ClosesAt,
+		arg.MaxAttempts,
+		arg.KeyRelease,
+		arg.QuestionVisibility,
 	)
 	var i Exam
 	err := row.Scan(
@@ -41,6 +58,11 @@ func (q *Queries) CreateExam(ctx context.Context, db DBTX, arg CreateExamParams)
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.OpensAt,
+		&i.ClosesAt,
+		&i.MaxAttempts,
+		&i.KeyRelease,
+		&i.QuestionVisibility,
 	)
 	return i, err
 }
@@ -82,7 +104,7 @@ func (q *Queries) ExistingExamTitles(ctx context.Context, db DBTX, titles []stri
 }
 
 const getExam = `-- name: GetExam :one
-SELECT id, title, description, duration_minutes, published, created_by, created_at, updated_at FROM exams WHERE id = $1
+SELECT id, title, description, duration_minutes, published, created_by, created_at, updated_at, opens_at, closes_at, max_attempts, key_release, question_visibility FROM exams WHERE id = $1
 `
 
 func (q *Queries) GetExam(ctx context.Context, db DBTX, id int64) (Exam, error) {
@@ -97,6 +119,11 @@ func (q *Queries) GetExam(ctx context.Context, db DBTX, id int64) (Exam, error) 
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.OpensAt,
+		&i.ClosesAt,
+		&i.MaxAttempts,
+		&i.KeyRelease,
+		&i.QuestionVisibility,
 	)
 	return i, err
 }
@@ -164,7 +191,7 @@ func (q *Queries) InsertExams(ctx context.Context, db DBTX, arg InsertExamsParam
 }
 
 const listPublishedExams = `-- name: ListPublishedExams :many
-SELECT id, title, description, duration_minutes, published, created_by, created_at, updated_at FROM exams WHERE published ORDER BY id
+SELECT id, title, description, duration_minutes, published, created_by, created_at, updated_at, opens_at, closes_at, max_attempts, key_release, question_visibility FROM exams WHERE published ORDER BY id
 `
 
 func (q *Queries) ListPublishedExams(ctx context.Context, db DBTX) ([]Exam, error) {
@@ -185,6 +212,11 @@ func (q *Queries) ListPublishedExams(ctx context.Context, db DBTX) ([]Exam, erro
 			&i.CreatedBy,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.OpensAt,
+			&i.ClosesAt,
+			&i.MaxAttempts,
+			&i.KeyRelease,
+			&i.QuestionVisibility,
 		); err != nil {
 			return nil, err
 		}
@@ -209,32 +241,78 @@ func (q *Queries) LockExam(ctx context.Context, db DBTX, id int64) (int64, error
 	return id_2, err
 }
 
+const makePracticeExams = `-- name: MakePracticeExams :execrows
+UPDATE exams SET
+    question_visibility = 'public',
+    key_release         = 'after_submit',
+    max_attempts        = $1,
+    updated_at          = now()
+WHERE title = ANY($2::text[])
+    AND (question_visibility, key_release, max_attempts) IS DISTINCT FROM ('public', 'after_submit', $1::integer)
+`
+
+type MakePracticeExamsParams struct {
+	MaxAttempts int32
+	Titles      []string
+}
+
+// MakePracticeExams gives the exams titled @titles the policy of practice exams: questions
+// public, the key shown once an attempt is submitted, @max_attempts attempts. It changes
+// only the exams whose policy differs.
+func (q *Queries) MakePracticeExams(ctx context.Context, db DBTX, arg MakePracticeExamsParams) (int64, error) {
+	result, err := db.Exec(ctx, makePracticeExams, arg.MaxAttempts, arg.Titles)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const updateExam = `-- name: UpdateExam :one
 UPDATE exams SET
     title            = coalesce($1, title),
     description      = coalesce($2, description),
     duration_minutes = coalesce($3, duration_minutes),
     published        = coalesce($4, published),
+    opens_at         = CASE WHEN $5::boolean THEN $6::timestamptz ELSE opens_at END,
+    closes_at        = CASE WHEN $7::boolean THEN $8::timestamptz ELSE closes_at END,
+    max_attempts     = coalesce($9, max_attempts),
+    key_release      = coalesce($10, key_release),
+    question_visibility = coalesce($11, question_visibility),
     updated_at       = now()
-WHERE id = $5
-RETURNING id, title, description, duration_minutes, published, created_by, created_at, updated_at
+WHERE id = $12
+RETURNING id, title, description, duration_minutes, published, created_by, created_at, updated_at, opens_at, closes_at, max_attempts, key_release, question_visibility
 `
 
 type UpdateExamParams struct {
-	Title           *string
-	Description     *string
-	DurationMinutes *int32
-	Published       *bool
-	ID              int64
+	Title              *string
+	Description        *string
+	DurationMinutes    *int32
+	Published          *bool
+	SetOpensAt         bool
+	OpensAt            *time.Time
+	SetClosesAt        bool
+	ClosesAt           *time.Time
+	MaxAttempts        *int32
+	KeyRelease         *string
+	QuestionVisibility *string
+	ID                 int64
 }
 
-// UpdateExam changes the fields given and keeps those passed as NULL.
+// UpdateExam changes the fields given and keeps those passed as NULL; opens_at and closes_at
+// change (to NULL too) when their set_ flag is true.
 func (q *Queries) UpdateExam(ctx context.Context, db DBTX, arg UpdateExamParams) (Exam, error) {
 	row := db.QueryRow(ctx, updateExam,
 		arg.Title,
 		arg.Description,
 		arg.DurationMinutes,
 		arg.Published,
+		arg.SetOpensAt,
+		arg.OpensAt,
+		arg.SetClosesAt,
+		arg.ClosesAt,
+		arg.MaxAttempts,
+		arg.KeyRelease,
+		arg.QuestionVisibility,
 		arg.ID,
 	)
 	var i Exam
@@ -247,6 +325,11 @@ func (q *Queries) UpdateExam(ctx context.Context, db DBTX, arg UpdateExamParams)
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.OpensAt,
+		&i.ClosesAt,
+		&i.MaxAttempts,
+		&i.KeyRelease,
+		&i.QuestionVisibility,
 	)
 	return i, err
 }

@@ -58,14 +58,19 @@ type EmailSuppression struct {
 }
 
 type Exam struct {
-	ID              int64
-	Title           string
-	Description     string
-	DurationMinutes int32
-	Published       bool
-	CreatedBy       *int64
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	ID                 int64
+	Title              string
+	Description        string
+	DurationMinutes    int32
+	Published          bool
+	CreatedBy          *int64
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	OpensAt            *time.Time
+	ClosesAt           *time.Time
+	MaxAttempts        int32
+	KeyRelease         string
+	QuestionVisibility string
 }
 
 type Option struct {
@@ -95,6 +100,7 @@ type User struct {
 	EmailVerifiedAt *time.Time
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	TokenVersion    int64
 }
 
 type UserToken struct {

@@ -14,7 +14,7 @@ UPDATE users SET
     name       = $1,
     updated_at = now()
 WHERE id = $2
-RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at
+RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at, token_version
 `
 
 type UpdateUserNameParams struct {
@@ -34,6 +34,7 @@ func (q *Queries) UpdateUserName(ctx context.Context, db DBTX, arg UpdateUserNam
 		&i.EmailVerifiedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
 }

@@ -13,7 +13,7 @@ import (
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (email, name, password_hash, role, email_verified_at)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at
+RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at, token_version
 `
 
 type CreateUserParams struct {
@@ -42,12 +42,13 @@ func (q *Queries) CreateUser(ctx context.Context, db DBTX, arg CreateUserParams)
 		&i.EmailVerifiedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, email, name, password_hash, role, email_verified_at, created_at, updated_at FROM users WHERE id = $1
+SELECT id, email, name, password_hash, role, email_verified_at, created_at, updated_at, token_version FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUser(ctx context.Context, db DBTX, id int64) (User, error) {
@@ -62,12 +63,13 @@ func (q *Queries) GetUser(ctx context.Context, db DBTX, id int64) (User, error) 
 		&i.EmailVerifiedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
 }
 
 const getUserByEmail = `-- name: GetUserByEmail :one
-SELECT id, email, name, password_hash, role, email_verified_at, created_at, updated_at FROM users WHERE lower(email) = lower($1)
+SELECT id, email, name, password_hash, role, email_verified_at, created_at, updated_at, token_version FROM users WHERE lower(email) = lower($1)
 `
 
 // GetUserByEmail compares addresses case-insensitively, through the unique index on
@@ -84,8 +86,82 @@ func (q *Queries) GetUserByEmail(ctx context.Context, db DBTX, email string) (Us
 		&i.EmailVerifiedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
+}
+
+const listUsers = `-- name: ListUsers :many
+SELECT id, email, name, password_hash, role, email_verified_at, created_at, updated_at, token_version FROM users
+WHERE $1::text = '' OR strpos(lower(email), lower($1::text)) > 0
+ORDER BY id
+LIMIT $3 OFFSET $2
+`
+
+type ListUsersParams struct {
+	Email string
+	Skip  int32
+	Size  int32
+}
+
+// ListUsers pages through the accounts by id. A non-empty @email keeps the accounts whose
+// address contains it, ignoring case; strpos, not LIKE, so that % and _ match themselves. The
+// search scans the table, which an admin's occasional look can afford.
+func (q *Queries) ListUsers(ctx context.Context, db DBTX, arg ListUsersParams) ([]User, error) {
+	rows, err := db.Query(ctx, listUsers, arg.Email, arg.Skip, arg.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []User
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Name,
+			&i.PasswordHash,
+			&i.Role,
+			&i.EmailVerifiedAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.TokenVersion,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockAdmins = `-- name: LockAdmins :many
+SELECT id FROM users WHERE role = 'admin' ORDER BY id FOR UPDATE
+`
+
+// LockAdmins holds the rows of every admin until the transaction ends and returns their ids, so
+// that concurrent demotions take turns and cannot together leave no admin. A row demoted by the
+// transaction waited for is not returned.
+func (q *Queries) LockAdmins(ctx context.Context, db DBTX) ([]int64, error) {
+	rows, err := db.Query(ctx, lockAdmins)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const lockUser = `-- name: LockUser :one
@@ -106,7 +182,7 @@ UPDATE users SET
     email_verified_at = coalesce(email_verified_at, $1::timestamptz),
     updated_at        = now()
 WHERE id = $2
-RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at
+RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at, token_version
 `
 
 type MarkUserEmailVerifiedParams struct {
@@ -127,6 +203,7 @@ func (q *Queries) MarkUserEmailVerified(ctx context.Context, db DBTX, arg MarkUs
 		&i.EmailVerifiedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
 }
@@ -135,9 +212,10 @@ const setUserPassword = `-- name: SetUserPassword :one
 UPDATE users SET
     password_hash     = $1,
     email_verified_at = coalesce(email_verified_at, $2::timestamptz),
+    token_version     = token_version + 1,
     updated_at        = now()
 WHERE id = $3
-RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at
+RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at, token_version
 `
 
 type SetUserPasswordParams struct {
@@ -147,6 +225,7 @@ type SetUserPasswordParams struct {
 }
 
 // SetUserPassword also counts the address as verified: the token that allows it was sent there.
+// It revokes the user's access tokens.
 func (q *Queries) SetUserPassword(ctx context.Context, db DBTX, arg SetUserPasswordParams) (User, error) {
 	row := db.QueryRow(ctx, setUserPassword, arg.PasswordHash, arg.Now, arg.ID)
 	var i User
@@ -159,6 +238,40 @@ func (q *Queries) SetUserPassword(ctx context.Context, db DBTX, arg SetUserPassw
 		&i.EmailVerifiedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
+	)
+	return i, err
+}
+
+const setUserRole = `-- name: SetUserRole :one
+UPDATE users SET
+    token_version = token_version + CASE WHEN role <> $1::text THEN 1 ELSE 0 END,
+    updated_at    = CASE WHEN role <> $1::text THEN now() ELSE updated_at END,
+    role          = $1::text
+WHERE id = $2
+RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at, token_version
+`
+
+type SetUserRoleParams struct {
+	Role string
+	ID   int64
+}
+
+// SetUserRole revokes the user's access tokens when the role changes, and changes nothing
+// otherwise.
+func (q *Queries) SetUserRole(ctx context.Context, db DBTX, arg SetUserRoleParams) (User, error) {
+	row := db.QueryRow(ctx, setUserRole, arg.Role, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.EmailVerifiedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
 }
@@ -171,8 +284,9 @@ ON CONFLICT (lower(email)) DO UPDATE SET
     password_hash     = excluded.password_hash,
     role              = excluded.role,
     email_verified_at = coalesce(users.email_verified_at, excluded.email_verified_at),
+    token_version     = users.token_version + 1,
     updated_at        = now()
-RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at
+RETURNING id, email, name, password_hash, role, email_verified_at, created_at, updated_at, token_version
 `
 
 type UpsertUserParams struct {
@@ -184,7 +298,8 @@ type UpsertUserParams struct {
 }
 
 // UpsertUser makes the account match the arguments whether or not it existed, so seeding can
-// be repeated; a verification already recorded is kept.
+// be repeated; a verification already recorded is kept. Overwriting the password and the role
+// revokes the account's access tokens.
 func (q *Queries) UpsertUser(ctx context.Context, db DBTX, arg UpsertUserParams) (User, error) {
 	row := db.QueryRow(ctx, upsertUser,
 		arg.Email,
@@ -203,6 +318,7 @@ func (q *Queries) UpsertUser(ctx context.Context, db DBTX, arg UpsertUserParams)
 		&i.EmailVerifiedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.TokenVersion,
 	)
 	return i, err
 }

@@ -45,6 +45,15 @@ type Config struct {
 	PasswordCost int
 	// Now is the clock tokens are issued and checked by; nil means time.Now.
 	Now func() time.Time
+	// Revoker is told of every committed change that revokes a user's access tokens (a role
+	// change, a password reset), to drop what is cached about the user's access; nil when
+	// nothing is cached.
+	Revoker Revoker
+}
+
+// Revoker drops what is cached about a user's access; *profile.Service implements it.
+type Revoker interface {
+	Revoke(ctx context.Context, userID int64)
 }
 
 // Service runs the account flows. It is safe for concurrent use.
@@ -60,7 +69,8 @@ type Service struct {
 }
 
 // NewService returns a Service storing accounts and their emails in st and signing access
-// tokens with tokens.
+// tokens with tokens. tokens may be nil for a Service that signs nobody in (the api's admin
+// command).
 func NewService(st *store.Store, tokens *auth.Tokens, cfg Config, log *slog.Logger) (*Service, error) {
 	for _, u := range []struct{ name, value string }{{"VerifyURL", cfg.VerifyURL}, {"ResetURL", cfg.ResetURL}} {
 		parsed, err := url.Parse(u.value)
@@ -155,4 +165,11 @@ func (s *Service) issueToken(ctx context.Context, email string, purpose store.To
 		return false, err
 	}
 	return true, nil
+}
+
+// revoke tells the Revoker, if any, that the user's access tokens were revoked.
+func (s *Service) revoke(ctx context.Context, userID int64) {
+	if s.cfg.Revoker != nil {
+		s.cfg.Revoker.Revoke(ctx, userID)
+	}
 }

@@ -32,9 +32,9 @@ type ResetPasswordInput struct {
 }
 
 // ResetPassword spends a reset token and sets the new password; the account's other reset
-// tokens stop working. Access tokens already issued stay valid until they expire. EINVALID
-// naming "password" when the password breaks the rules, or "token" when the token is
-// malformed, unknown, replaced, used or expired.
+// tokens stop working, and so do the access tokens issued before. EINVALID naming "password"
+// when the password breaks the rules, or "token" when the token is malformed, unknown,
+// replaced, used or expired.
 func (s *Service) ResetPassword(ctx context.Context, in ResetPasswordInput) error {
 	hash, ok := hashEmailToken(in.Token)
 	var fs fieldErrors
@@ -51,6 +51,10 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetPasswordInput) erro
 	if err != nil {
 		return err
 	}
-	_, err = s.store.ResetPassword(ctx, hash, string(pw), s.cfg.Now())
-	return err
+	u, err := s.store.ResetPassword(ctx, hash, string(pw), s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	s.revoke(ctx, u.ID)
+	return nil
 }

@@ -24,8 +24,9 @@ type Result struct {
 	Questions   []QuestionResult `json:"questions"`
 }
 
-// QuestionResult is how one question was answered. Options carry is_correct: a result exists
-// only once the attempt is graded, so the key may be shown.
+// QuestionResult is how one question was answered. Options carry is_correct, and Chosen the
+// options chosen, only for a reader who may see the answer key: an admin, or the student once
+// the exam's key_release allows; a student sees Correct alone before.
 type QuestionResult struct {
 	QuestionID int64        `json:"question_id"`
 	Position   int32        `json:"position"`
@@ -38,8 +39,10 @@ type QuestionResult struct {
 
 // ResultJSON returns the JSON body of a graded attempt's result, to its student or an admin.
 // An attempt whose time has run out is graded first. The body is cached per attempt: it cannot
-// change once graded. EFORBIDDEN for other callers; ECONFLICT while the attempt is in
-// progress; ENOTFOUND when it does not exist.
+// change once graded. The student sees the answer key (the options' is_correct and the
+// options chosen; null before) only once the exam's key_release allows, decided on its cached
+// policy. EFORBIDDEN for other callers; ECONFLICT while the attempt is in progress; ENOTFOUND
+// when it does not exist.
 func (s *Service) ResultJSON(ctx context.Context, id int64, caller Caller) ([]byte, error) {
 	b, err := s.cached(ctx, cache.ExamResult(id), func(ctx context.Context) ([]byte, error) {
 		return s.buildResult(ctx, id)
@@ -53,18 +56,42 @@ func (s *Service) ResultJSON(ctx context.Context, id int64, caller Caller) ([]by
 	if err != nil {
 		return nil, err
 	}
-	if !caller.Admin {
-		var owner struct {
-			UserID int64 `json:"user_id"`
-		}
-		if err := json.Unmarshal(b, &owner); err != nil {
-			return nil, err
-		}
-		if owner.UserID != caller.UserID {
-			return nil, forbidden(id)
-		}
+	if caller.Admin {
+		return b, nil
 	}
-	return b, nil
+	var owner struct {
+		UserID int64 `json:"user_id"`
+		ExamID int64 `json:"exam_id"`
+	}
+	if err := json.Unmarshal(b, &owner); err != nil {
+		return nil, err
+	}
+	if owner.UserID != caller.UserID {
+		return nil, forbidden(id)
+	}
+	e, err := s.exams.PublishedExam(ctx, owner.ExamID)
+	switch {
+	case err == nil && e.KeyReleased(s.now()):
+		return b, nil
+	case err != nil && oes.ErrorCode(err) != oes.ENOTFOUND:
+		return nil, err
+	}
+	// An exam unpublished since keeps its key too.
+	return withoutKey(b)
+}
+
+// withoutKey returns the result body b without the answer key: no option says whether it is
+// correct, and the options chosen are left out.
+func withoutKey(b []byte) ([]byte, error) {
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	for i, q := range r.Questions {
+		r.Questions[i].Chosen = nil
+		r.Questions[i].Options = oes.Question{Options: q.Options}.Redacted().Options
+	}
+	return json.Marshal(r)
 }
 
 // buildResult is the same for every caller, since its output is shared through the cache:

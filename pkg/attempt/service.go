@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/exam"
 	"github.com/oeshq/oes/pkg/mail/templates"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/store"
@@ -37,17 +38,19 @@ type Caller struct {
 // Service runs attempts. It is safe for concurrent use.
 type Service struct {
 	store *store.Store
-	cache *cache.Cache // nil when caching is disabled by configuration
+	exams *exam.Service // the exams' policies, read through the cache
+	cache *cache.Cache  // nil when caching is disabled by configuration
 	// emailAttempts bounds the failed tries of a result email (EMAIL_ATTEMPTS).
 	emailAttempts int
 	log           *slog.Logger
 	now           func() time.Time
 }
 
-// NewService returns a Service. A nil cache serves every read from the store. Result emails
-// may fail emailAttempts tries for reasons other than an outage.
-func NewService(st *store.Store, c *cache.Cache, emailAttempts int, log *slog.Logger) *Service {
-	return &Service{store: st, cache: c, emailAttempts: emailAttempts, log: log, now: time.Now}
+// NewService returns a Service that reads the exams' policies from exams. A nil cache serves
+// every read from the store. Result emails may fail emailAttempts tries for reasons other than
+// an outage.
+func NewService(st *store.Store, exams *exam.Service, c *cache.Cache, emailAttempts int, log *slog.Logger) *Service {
+	return &Service{store: st, exams: exams, cache: c, emailAttempts: emailAttempts, log: log, now: time.Now}
 }
 
 // View is an attempt as its student sees it. Answers is set by SaveAnswers only.
@@ -73,7 +76,9 @@ func (s *Service) view(a oes.Attempt) View {
 
 // Start opens an attempt of userID at a published exam, or returns the one open already;
 // created tells which. An open attempt whose time has run out is graded and a new one opened.
-// ENOTFOUND when the exam does not exist or is not published.
+// ENOTFOUND when the exam does not exist or is not published; EEXAMNOTOPEN, EEXAMCLOSED
+// outside the exam's window; EATTEMPTSEXHAUSTED when the student has used every attempt the
+// exam allows.
 func (s *Service) Start(ctx context.Context, examID, userID int64) (v View, created bool, err error) {
 	a, created, err := s.store.StartAttempt(ctx, examID, userID)
 	if err == nil && !created && a.Expired(s.now()) {
@@ -88,6 +93,28 @@ func (s *Service) Start(ctx context.Context, examID, userID int64) (v View, crea
 		s.invalidate(ctx, cache.UserExams(userID))
 	}
 	return s.view(a), created, nil
+}
+
+// QuestionsExam returns the exam of the caller's attempt id while it is in progress, whose
+// questions the caller may then read whatever the exam's question visibility. EFORBIDDEN when
+// the attempt is not the caller's; ECONFLICT once it has been submitted or its time has run
+// out (it is graded then).
+func (s *Service) QuestionsExam(ctx context.Context, id int64, caller Caller) (int64, error) {
+	a, err := s.owned(ctx, id, caller)
+	if err != nil {
+		return 0, err
+	}
+	if a.Expired(s.now()) {
+		if _, err := s.finish(ctx, id); err != nil {
+			return 0, err
+		}
+		return 0, oes.Errorf(oes.ECONFLICT, "the time for attempt %d ran out at %s; its questions are no longer shown",
+			id, a.Deadline.UTC().Format(time.RFC3339))
+	}
+	if a.Submitted() {
+		return 0, oes.Errorf(oes.ECONFLICT, "attempt %d has been submitted; its questions are no longer shown", id)
+	}
+	return a.ExamID, nil
 }
 
 // AnswersInput is the body of an answer save: option ids by question id. The questions named

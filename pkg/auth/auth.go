@@ -1,7 +1,8 @@
 // Package auth issues and checks the api's access tokens: JWTs signed with HMAC-SHA256 that
-// name a user and the user's role and expire after a short time. Nothing is stored: any
-// replica that knows the secret can check a token, and a token cannot be revoked before it
-// expires, which is why its lifetime is short.
+// name a user, the user's role and token version, and expire after a short time. Nothing is
+// stored: any replica that knows the secret can check a token. Parse checks the token alone;
+// revoking tokens before they expire is the caller's part, by comparing Claims.Version with
+// the user's current token version (oes.User.TokenVersion).
 package auth
 
 import (
@@ -25,8 +26,11 @@ const issuer = "oes"
 
 // Claims is what a valid token says about its bearer.
 type Claims struct {
-	UserID    int64
-	Role      string // oes.RoleStudent or oes.RoleAdmin
+	UserID int64
+	Role   string // oes.RoleStudent or oes.RoleAdmin, as when the token was issued
+	// Version is the user's token version when the token was issued; a token is revoked once
+	// the user's version has moved on. Tokens issued without one read as version 0.
+	Version   int64
 	ExpiresAt time.Time
 }
 
@@ -62,7 +66,8 @@ func New(secret []byte, ttl time.Duration) (*Tokens, error) {
 func (t *Tokens) TTL() time.Duration { return t.ttl }
 
 type claims struct {
-	Role string `json:"role"`
+	Role    string `json:"role"`
+	Version int64  `json:"ver,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -71,7 +76,8 @@ func (t *Tokens) Issue(u oes.User) (string, time.Time, error) {
 	now := t.now()
 	exp := now.Add(t.ttl).Truncate(time.Second) // JWT times are whole seconds
 	c := claims{
-		Role: u.Role,
+		Role:    u.Role,
+		Version: u.TokenVersion,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
 			Subject:   strconv.FormatInt(u.ID, 10),
@@ -99,9 +105,9 @@ func (t *Tokens) Parse(token string) (Claims, error) {
 		return Claims{}, &oes.Error{Code: oes.EUNAUTHORIZED, Message: msg, Err: err}
 	}
 	id, err := strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil || id < 1 || (c.Role != oes.RoleStudent && c.Role != oes.RoleAdmin) {
+	if err != nil || id < 1 || c.Version < 0 || (c.Role != oes.RoleStudent && c.Role != oes.RoleAdmin) {
 		return Claims{}, &oes.Error{Code: oes.EUNAUTHORIZED, Message: "the access token is not valid",
 			Err: fmt.Errorf("auth: token names subject %q with role %q", c.Subject, c.Role)}
 	}
-	return Claims{UserID: id, Role: c.Role, ExpiresAt: c.ExpiresAt.Time}, nil
+	return Claims{UserID: id, Role: c.Role, Version: c.Version, ExpiresAt: c.ExpiresAt.Time}, nil
 }

@@ -40,6 +40,26 @@ func TestIssueAndParse(t *testing.T) {
 	require.True(t, exp.Equal(c.ExpiresAt), "%s != %s", exp, c.ExpiresAt)
 }
 
+func TestTokenCarriesTheUsersTokenVersion(t *testing.T) {
+	t.Parallel()
+	tk := newTokens(t)
+	tok, _, err := tk.Issue(oes.User{ID: 42, Role: oes.RoleStudent, TokenVersion: 3})
+	require.NoError(t, err)
+	c, err := tk.Parse(tok)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), c.Version)
+
+	// A token issued before versions existed reads as version 0, the column's default.
+	old := claims{Role: oes.RoleStudent, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: issuer, Subject: "42", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Minute)),
+	}}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, old).SignedString(secret)
+	require.NoError(t, err)
+	c, err = tk.Parse(s)
+	require.NoError(t, err)
+	require.Zero(t, c.Version)
+}
+
 func TestNewRefusesAShortSecret(t *testing.T) {
 	t.Parallel()
 	_, err := New(secret[:MinSecretBytes-1], time.Minute)

@@ -15,7 +15,7 @@ const MinJWTSecretBytes = 32
 // Auth configures user accounts: access tokens and the tokens sent by email.
 type Auth struct {
 	JWTSecret      string        `envconfig:"JWT_SECRET" desc:"key signing access tokens (HS256), at least 32 bytes, e.g. from 'openssl rand -base64 48' (secret; no default: serve refuses to start without it)"`
-	JWTTTL         time.Duration `envconfig:"JWT_TTL" default:"15m" desc:"lifetime of an access token; a token cannot be revoked before it expires"`
+	JWTTTL         time.Duration `envconfig:"JWT_TTL" default:"15m" desc:"lifetime of an access token; a change of the account's role or password revokes it sooner"`
 	AppBaseURL     string        `envconfig:"APP_BASE_URL" default:"http://localhost:8080" desc:"public URL of the api, the base of the links sent by email"`
 	VerifyTokenTTL time.Duration `envconfig:"VERIFY_TOKEN_TTL" default:"24h" desc:"how long an email-verification link works"`
 	ResetTokenTTL  time.Duration `envconfig:"RESET_TOKEN_TTL" default:"1h" desc:"how long a password-reset token works"`

@@ -21,6 +21,9 @@ import (
 	"github.com/oeshq/oes/pkg/store"
 )
 
+// PracticeAttempts is how many attempts each demo exam allows.
+const PracticeAttempts = 100
+
 // The demonstration accounts.
 const (
 	AdminEmail      = "admin@oes.local"
@@ -64,11 +67,21 @@ func Seed(ctx context.Context, pool *pgxpool.Pool) (Summary, error) {
 		return Summary{}, err
 	}
 
-	res, err := st.ImportExams(ctx, &sum.Admin.ID, examSet())
+	exams := examSet()
+	res, err := st.ImportExams(ctx, &sum.Admin.ID, exams)
 	if err != nil {
 		return Summary{}, fmt.Errorf("demo: import exams: %w", err)
 	}
 	sum.ExamsCreated, sum.ExamsSkipped = res.Created, res.Skipped
+	// The demo exams are practice exams, whoever created them and when: their questions are
+	// public (the benchmark reads them signed out) and a result shows the key at once.
+	titles := make([]string, len(exams))
+	for i, e := range exams {
+		titles[i] = e.Title
+	}
+	if _, err := st.MakePracticeExams(ctx, titles, PracticeAttempts); err != nil {
+		return Summary{}, fmt.Errorf("demo: exam policy: %w", err)
+	}
 	return sum, nil
 }
 

@@ -61,9 +61,45 @@ func (s *Service) ExamJSON(ctx context.Context, id int64) ([]byte, error) {
 	})
 }
 
+// PublishedExam returns a published exam as ExamJSON caches it: its policy costs a hot read
+// no query. ENOTFOUND for an exam that does not exist or is not published.
+func (s *Service) PublishedExam(ctx context.Context, id int64) (oes.Exam, error) {
+	b, err := s.ExamJSON(ctx, id)
+	if err != nil {
+		return oes.Exam{}, err
+	}
+	var e oes.Exam
+	if err := json.Unmarshal(b, &e); err != nil {
+		return oes.Exam{}, fmt.Errorf("exam %d: cached body: %w", id, err)
+	}
+	return e, nil
+}
+
 // ExamQuestionsJSON returns the JSON body of a published exam's questions with their
-// options, without the answer key.
+// options, without the answer key, when the exam shows its questions to anyone
+// (QuestionsPublic). EQUESTIONSNOTPUBLIC otherwise: a student reads them through an attempt
+// (AttemptQuestionsJSON).
 func (s *Service) ExamQuestionsJSON(ctx context.Context, examID int64) ([]byte, error) {
+	e, err := s.PublishedExam(ctx, examID)
+	if err != nil {
+		return nil, err
+	}
+	if !e.QuestionsPublic() {
+		return nil, questionsNotPublic(examID)
+	}
+	return s.AttemptQuestionsJSON(ctx, examID)
+}
+
+func questionsNotPublic(examID int64) error {
+	return oes.Errorf(oes.EQUESTIONSNOTPUBLIC,
+		"the questions of exam %d are shown only during an attempt: start one with POST /api/v1/exams/%d/attempts, "+
+			"then read GET /api/v1/attempts/{id}/questions", examID, examID)
+}
+
+// AttemptQuestionsJSON returns the JSON body of a published exam's questions with their
+// options, without the answer key, whatever the exam's question visibility: for a student's
+// attempt in progress, which the caller has checked.
+func (s *Service) AttemptQuestionsJSON(ctx context.Context, examID int64) ([]byte, error) {
 	return s.cached(ctx, cache.ExamQuestions(examID), func(ctx context.Context) ([]byte, error) {
 		if _, err := s.publishedExam(ctx, examID); err != nil {
 			return nil, err
@@ -80,8 +116,29 @@ func (s *Service) ExamQuestionsJSON(ctx context.Context, examID int64) ([]byte, 
 }
 
 // QuestionJSON returns the JSON body of one question of a published exam, without the answer
-// key.
+// key, when the exam shows its questions to anyone; EQUESTIONSNOTPUBLIC otherwise.
 func (s *Service) QuestionJSON(ctx context.Context, id int64) ([]byte, error) {
+	b, err := s.questionJSON(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var q struct {
+		ExamID int64 `json:"exam_id"`
+	}
+	if err := json.Unmarshal(b, &q); err != nil {
+		return nil, fmt.Errorf("question %d: cached body: %w", id, err)
+	}
+	e, err := s.PublishedExam(ctx, q.ExamID)
+	if err != nil {
+		return nil, err
+	}
+	if !e.QuestionsPublic() {
+		return nil, questionsNotPublic(q.ExamID)
+	}
+	return b, nil
+}
+
+func (s *Service) questionJSON(ctx context.Context, id int64) ([]byte, error) {
 	return s.cached(ctx, cache.Question(id), func(ctx context.Context) ([]byte, error) {
 		q, err := s.store.GetQuestion(ctx, id)
 		if err != nil {

@@ -41,6 +41,26 @@ func validateExam(in oes.ExamInput, create bool) error {
 	case in.DurationMinutes != nil && (*in.DurationMinutes < 1 || *in.DurationMinutes > MaxDurationMin):
 		add("duration_minutes", "must be between 1 and 1440")
 	}
+	for _, t := range []struct {
+		field string
+		v     oes.OptionalTime
+	}{{"opens_at", in.OpensAt}, {"closes_at", in.ClosesAt}} {
+		if t.v.Invalid {
+			add(t.field, "must be a time in RFC 3339, such as 2027-01-31T09:00:00Z, or null")
+		}
+	}
+	if o, c := in.OpensAt.Time, in.ClosesAt.Time; o != nil && c != nil && !o.Before(*c) {
+		add("closes_at", "must be after opens_at")
+	}
+	if in.MaxAttempts != nil && (*in.MaxAttempts < 1 || *in.MaxAttempts > oes.MaxMaxAttempts) {
+		add("max_attempts", "must be between 1 and 100")
+	}
+	if v := in.KeyRelease; v != nil && *v != oes.KeyAfterClose && *v != oes.KeyAfterSubmit && *v != oes.KeyNever {
+		add("key_release", "must be after_close, after_submit or never")
+	}
+	if v := in.QuestionVisibility; v != nil && *v != oes.QuestionsDuringAttempt && *v != oes.QuestionsPublic {
+		add("question_visibility", "must be during_attempt or public")
+	}
 	if !create && in == (oes.ExamInput{}) {
 		add("body", "names no field to change")
 	}

@@ -24,6 +24,19 @@ const (
 // not verified yet; it is a kind of forbidden that a client can act on (resend the email).
 const EEMAILNOTVERIFIED = "email_not_verified"
 
+// Refusals to start an attempt, kinds of conflict a client can tell apart and explain: the exam
+// is not open yet, has closed, or the student has used every attempt it allows.
+const (
+	EEXAMNOTOPEN        = "exam_not_open"
+	EEXAMCLOSED         = "exam_closed"
+	EATTEMPTSEXHAUSTED  = "attempts_exhausted"
+	EQUESTIONSNOTPUBLIC = "questions_not_public" // the exam's questions are read through an attempt
+)
+
+// ELASTADMIN refuses a change of role that would leave no admin; it is a kind of conflict
+// a client can explain (promote another account first).
+const ELASTADMIN = "last_admin"
+
 // ERATELIMITED refuses a request over an abuse limit; the caller may try again later.
 const ERATELIMITED = "rate_limited"
 

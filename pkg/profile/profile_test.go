@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -137,4 +138,79 @@ func TestCacheWithoutSealerIsRefused(t *testing.T) {
 	t.Cleanup(c.Close)
 	_, err = profile.NewService(b.store, c, nil, nil)
 	require.Error(t, err)
+}
+
+// Access answers from the cached entry, so a role change must drop it: Revoke does, and every
+// other process sees the change as soon as Redis tells it.
+func TestAccessFollowsRevoke(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	key := randomKey()
+	here, _ := b.service(t, key)
+	there, c := b.service(t, key)
+	for range 3 {
+		a, err := there.Access(ctx, b.user.ID)
+		require.NoError(t, err)
+		require.Equal(t, profile.Access{Role: oes.RoleStudent, TokenVersion: b.user.TokenVersion}, a)
+	}
+	// One load; then one read from Redis (the fill's write dropped the local copy), then the
+	// process's memory: no query, no round trip.
+	n := c.Stats()[cache.KindUserProfile]
+	require.Equal(t, uint64(1), n.Misses)
+	require.Equal(t, uint64(1), n.LocalHits)
+
+	u, err := b.store.SetUserRole(ctx, b.user.ID, oes.RoleAdmin)
+	require.NoError(t, err)
+	here.Revoke(ctx, b.user.ID)
+	require.Eventually(t, func() bool {
+		a, err := there.Access(ctx, b.user.ID)
+		return err == nil && a == profile.Access{Role: oes.RoleAdmin, TokenVersion: u.TokenVersion}
+	}, time.Second, 5*time.Millisecond)
+
+	body, err := there.JSON(ctx, b.user.ID)
+	require.NoError(t, err)
+	require.NotContains(t, string(body), "token_version", "the body is the profile only")
+}
+
+// A load that read the user before a change and stores it after Revoke dropped the entry would
+// serve the old role and version; Revoke drops the entry again once such a load must be over.
+func TestRevokeOutlivesAStaleFill(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	svc, c := b.service(t, randomKey())
+	_, err := svc.Access(ctx, b.user.ID)
+	require.NoError(t, err)
+	raw := redistest.Client(t, b.redisURL)
+	keys, err := raw.Do(ctx, raw.B().Keys().Pattern(b.ns+":*user_profile*").Build()).AsStrSlice()
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	stale, err := raw.Do(ctx, raw.B().Get().Key(keys[0]).Build()).AsBytes()
+	require.NoError(t, err)
+
+	u, err := b.store.SetUserRole(ctx, b.user.ID, oes.RoleAdmin)
+	require.NoError(t, err)
+	start := time.Now()
+	svc.Revoke(ctx, b.user.ID)
+	// The late fill: the entry as it was read before the change.
+	require.NoError(t, raw.Do(ctx, raw.B().Set().Key(keys[0]).Value(string(stale)).Build()).Error())
+	require.NoError(t, c.Delete(ctx, cache.Named("flush")), "a write on the cache's connection delivers pending invalidations")
+	a, err := svc.Access(ctx, b.user.ID)
+	require.NoError(t, err)
+	require.Equal(t, oes.RoleStudent, a.Role, "the stale entry is served for now")
+
+	require.Eventually(t, func() bool {
+		a, err := svc.Access(ctx, b.user.ID)
+		return err == nil && a.TokenVersion == u.TokenVersion
+	}, 5*time.Second, 20*time.Millisecond, "the stale entry outlived the second drop")
+	require.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestAccessOfAMissingUserIsNotFound(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	svc, _ := b.service(t, randomKey())
+	_, err := svc.Access(context.Background(), b.user.ID+1000)
+	require.Equal(t, oes.ENOTFOUND, oes.ErrorCode(err))
 }

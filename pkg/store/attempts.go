@@ -38,15 +38,18 @@ func (s *Store) StartAttempt(ctx context.Context, examID, userID int64) (a oes.A
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return oes.Attempt{}, false, translate(err, "attempt")
 		}
-		published, err := s.q.ExamPublished(ctx, s.pool, examID)
+		st, err := s.q.ExamStartState(ctx, s.pool, dbsqlc.ExamStartStateParams{ExamID: examID, UserID: userID})
 		if err != nil {
 			return oes.Attempt{}, false, translate(err, examSubject(examID))
 		}
-		if !published {
+		if !st.Published {
 			return oes.Attempt{}, false, notFound(examSubject(examID))
 		}
 		id, err = s.q.GetOpenAttemptID(ctx, s.pool, dbsqlc.GetOpenAttemptIDParams{ExamID: examID, UserID: userID})
 		if errors.Is(err, pgx.ErrNoRows) {
+			if refusal := startRefusal(examID, st); refusal != nil {
+				return oes.Attempt{}, false, refusal
+			}
 			continue // submitted between the insert and this read: try to open a new one
 		}
 		if err != nil {
@@ -56,6 +59,22 @@ func (s *Store) StartAttempt(ctx context.Context, examID, userID int64) (a oes.A
 		return a, false, err
 	}
 	return oes.Attempt{}, false, oes.Errorf(oes.ECONFLICT, "the attempt at exam %d changed while it was being opened, try again", examID)
+}
+
+// startRefusal says why no attempt at exam examID may start now, by its state st; nil when
+// one may.
+func startRefusal(examID int64, st dbsqlc.ExamStartStateRow) error {
+	const stamp = time.RFC3339
+	switch {
+	case st.OpensAt != nil && st.Now.Before(*st.OpensAt):
+		return &oes.Error{Code: oes.EEXAMNOTOPEN, Message: fmt.Sprintf("exam %d opens at %s", examID, st.OpensAt.UTC().Format(stamp))}
+	case st.ClosesAt != nil && !st.Now.Before(*st.ClosesAt):
+		return &oes.Error{Code: oes.EEXAMCLOSED, Message: fmt.Sprintf("exam %d closed at %s", examID, st.ClosesAt.UTC().Format(stamp))}
+	case st.Attempts >= st.MaxAttempts:
+		return &oes.Error{Code: oes.EATTEMPTSEXHAUSTED,
+			Message: fmt.Sprintf("exam %d allows %d attempts and all of them have been used", examID, st.MaxAttempts)}
+	}
+	return nil
 }
 
 // GetAttempt returns an attempt with its exam's title and its student's email and name.
@@ -218,7 +237,7 @@ func (s *Store) SubmitAttempt(ctx context.Context, attemptID int64, now time.Tim
 // ListExamResults returns one page (from 1) of an exam's graded attempts in the order they
 // were submitted. ENOTFOUND when the exam does not exist.
 func (s *Store) ListExamResults(ctx context.Context, examID int64, page, size int) ([]oes.ExamResult, error) {
-	if _, err := s.q.ExamPublished(ctx, s.pool, examID); err != nil {
+	if _, err := s.q.GetExam(ctx, s.pool, examID); err != nil {
 		return nil, translate(err, examSubject(examID))
 	}
 	skip := int64(page-1) * int64(size)

@@ -36,11 +36,16 @@ func (s *Store) GetExam(ctx context.Context, id int64) (oes.Exam, error) {
 // zero values, which the schema may refuse with EINVALID.
 func (s *Store) CreateExam(ctx context.Context, createdBy *int64, in oes.ExamInput) (oes.Exam, error) {
 	row, err := s.q.CreateExam(ctx, s.pool, dbsqlc.CreateExamParams{
-		Title:           deref(in.Title),
-		Description:     deref(in.Description),
-		DurationMinutes: deref(in.DurationMinutes),
-		Published:       deref(in.Published),
-		CreatedBy:       createdBy,
+		Title:              deref(in.Title),
+		Description:        deref(in.Description),
+		DurationMinutes:    deref(in.DurationMinutes),
+		Published:          deref(in.Published),
+		CreatedBy:          createdBy,
+		OpensAt:            in.OpensAt.Time,
+		ClosesAt:           in.ClosesAt.Time,
+		MaxAttempts:        in.MaxAttempts,
+		KeyRelease:         in.KeyRelease,
+		QuestionVisibility: in.QuestionVisibility,
 	})
 	if err != nil {
 		return oes.Exam{}, translate(err, "exam")
@@ -52,11 +57,18 @@ func (s *Store) CreateExam(ctx context.Context, createdBy *int64, in oes.ExamInp
 // ENOTFOUND when the exam does not exist, EINVALID when the schema refuses a value.
 func (s *Store) UpdateExam(ctx context.Context, id int64, in oes.ExamInput) (oes.Exam, error) {
 	row, err := s.q.UpdateExam(ctx, s.pool, dbsqlc.UpdateExamParams{
-		ID:              id,
-		Title:           in.Title,
-		Description:     in.Description,
-		DurationMinutes: in.DurationMinutes,
-		Published:       in.Published,
+		ID:                 id,
+		Title:              in.Title,
+		Description:        in.Description,
+		DurationMinutes:    in.DurationMinutes,
+		Published:          in.Published,
+		SetOpensAt:         in.OpensAt.Set,
+		OpensAt:            in.OpensAt.Time,
+		SetClosesAt:        in.ClosesAt.Set,
+		ClosesAt:           in.ClosesAt.Time,
+		MaxAttempts:        in.MaxAttempts,
+		KeyRelease:         in.KeyRelease,
+		QuestionVisibility: in.QuestionVisibility,
 	})
 	if err != nil {
 		return oes.Exam{}, translate(err, examSubject(id))
@@ -82,14 +94,19 @@ func examSubject(id int64) string { return fmt.Sprintf("exam %d", id) }
 
 func examFromRow(r dbsqlc.Exam) oes.Exam {
 	return oes.Exam{
-		ID:              r.ID,
-		Title:           r.Title,
-		Description:     r.Description,
-		DurationMinutes: r.DurationMinutes,
-		Published:       r.Published,
-		CreatedBy:       r.CreatedBy,
-		CreatedAt:       r.CreatedAt,
-		UpdatedAt:       r.UpdatedAt,
+		ID:                 r.ID,
+		Title:              r.Title,
+		Description:        r.Description,
+		DurationMinutes:    r.DurationMinutes,
+		Published:          r.Published,
+		OpensAt:            r.OpensAt,
+		ClosesAt:           r.ClosesAt,
+		MaxAttempts:        r.MaxAttempts,
+		KeyRelease:         r.KeyRelease,
+		QuestionVisibility: r.QuestionVisibility,
+		CreatedBy:          r.CreatedBy,
+		CreatedAt:          r.CreatedAt,
+		UpdatedAt:          r.UpdatedAt,
 	}
 }
 
@@ -100,4 +117,15 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// MakePracticeExams gives the exams titled titles the policy of practice exams: questions
+// public, the answer key shown once an attempt is submitted, maxAttempts attempts each. It
+// returns how many exams it changed.
+func (s *Store) MakePracticeExams(ctx context.Context, titles []string, maxAttempts int32) (int, error) {
+	n, err := s.q.MakePracticeExams(ctx, s.pool, dbsqlc.MakePracticeExamsParams{Titles: titles, MaxAttempts: maxAttempts})
+	if err != nil {
+		return 0, translate(err, "exams")
+	}
+	return int(n), nil
 }

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/oeshq/oes/db/dbsqlc"
 	"github.com/oeshq/oes/pkg/oes"
@@ -84,6 +87,53 @@ func (s *Store) GetAccountByEmail(ctx context.Context, email string) (Account, e
 	return Account{User: userFromRow(row), PasswordHash: row.PasswordHash}, nil
 }
 
+// ListUsers returns one page (from 1) of the accounts, by id. A non-empty email keeps those
+// whose address contains it, ignoring case.
+func (s *Store) ListUsers(ctx context.Context, email string, page, size int) ([]oes.User, error) {
+	skip, ok := offset(page, size)
+	if !ok {
+		return []oes.User{}, nil
+	}
+	rows, err := s.q.ListUsers(ctx, s.pool, dbsqlc.ListUsersParams{Email: email, Skip: skip, Size: int32(size)})
+	if err != nil {
+		return nil, translate(err, "users")
+	}
+	out := make([]oes.User, len(rows))
+	for i, r := range rows {
+		out[i] = userFromRow(r)
+	}
+	return out, nil
+}
+
+// SetUserRole gives the user role and returns the user. A change of role increments the
+// user's token version, which revokes the access tokens issued before; setting the role the
+// user has changes nothing. ENOTFOUND when there is no such user; ELASTADMIN when the user is
+// the only admin and role is not admin; EINVALID naming "role" for a role the schema does not
+// know. Concurrent calls take turns on the admins' rows, so that two demotions cannot together
+// leave no admin.
+func (s *Store) SetUserRole(ctx context.Context, id int64, role string) (oes.User, error) {
+	var u oes.User
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		admins, err := s.q.LockAdmins(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if role != oes.RoleAdmin && len(admins) == 1 && slices.Contains(admins, id) {
+			return oes.Errorf(oes.ELASTADMIN, "user %d is the only admin: make another account an admin first", id)
+		}
+		row, err := s.q.SetUserRole(ctx, tx, dbsqlc.SetUserRoleParams{ID: id, Role: role})
+		if err != nil {
+			return err
+		}
+		u = userFromRow(row)
+		return nil
+	})
+	if err != nil {
+		return oes.User{}, translate(err, fmt.Sprintf("user %d", id))
+	}
+	return u, nil
+}
+
 func userFromRow(r dbsqlc.User) oes.User {
 	return oes.User{
 		ID:              r.ID,
@@ -93,5 +143,6 @@ func userFromRow(r dbsqlc.User) oes.User {
 		EmailVerifiedAt: r.EmailVerifiedAt,
 		CreatedAt:       r.CreatedAt,
 		UpdatedAt:       r.UpdatedAt,
+		TokenVersion:    r.TokenVersion,
 	}
 }

@@ -1,23 +1,33 @@
 -- name: StartAttempt :one
--- StartAttempt opens an attempt at a published exam. It yields no row when the exam is missing
--- or unpublished, or when the student has an attempt at it open already (attempts_open_key).
+-- StartAttempt opens an attempt at a published exam that is open now and of which the student
+-- has attempts left. It yields no row when any of that does not hold, or when the student has
+-- an attempt at it open already (attempts_open_key): ExamStartState tells which. Two starts at
+-- once cannot both take the last attempt: only one attempt may be open.
 INSERT INTO attempts (exam_id, user_id)
-SELECT e.id, @user_id FROM exams e WHERE e.id = @exam_id AND e.published
+SELECT e.id, @user_id FROM exams e
+WHERE e.id = @exam_id AND e.published
+    AND (e.opens_at IS NULL OR e.opens_at <= now())
+    AND (e.closes_at IS NULL OR now() < e.closes_at)
+    AND (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = @user_id) < e.max_attempts
 ON CONFLICT (exam_id, user_id) WHERE submitted_at IS NULL DO NOTHING
 RETURNING id;
 
 -- name: GetOpenAttemptID :one
 SELECT id FROM attempts WHERE exam_id = @exam_id AND user_id = @user_id AND submitted_at IS NULL;
 
--- name: ExamPublished :one
-SELECT published FROM exams WHERE id = @id;
+-- name: ExamStartState :one
+-- ExamStartState is what decides whether a student may start an attempt at an exam now.
+SELECT e.published, e.opens_at, e.closes_at, e.max_attempts, now()::timestamptz AS now,
+    (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = @user_id)::integer AS attempts
+FROM exams e WHERE e.id = @exam_id;
 
 -- name: GetAttempt :one
--- GetAttempt computes the deadline from the exam's current duration rather than storing it, so
--- an admin who lengthens an exam extends the attempts in progress too.
+-- GetAttempt computes the deadline from the exam's current duration and closing time rather
+-- than storing it, so an admin who lengthens an exam extends the attempts in progress too. No
+-- attempt runs past the exam's close: the answer key may be released then.
 SELECT
     a.id, a.exam_id, a.user_id, a.started_at, a.submitted_at, a.score, a.max_score,
-    (a.started_at + make_interval(mins => e.duration_minutes))::timestamptz AS deadline,
+    least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at)::timestamptz AS deadline,
     e.title AS exam_title,
     u.email AS user_email,
     u.name  AS user_name
@@ -31,7 +41,7 @@ WHERE a.id = @id;
 -- one attempt take turns, so a grade always sees the answers that were saved before it.
 SELECT
     a.id, a.exam_id, a.user_id, a.started_at, a.submitted_at, a.score, a.max_score,
-    (a.started_at + make_interval(mins => e.duration_minutes))::timestamptz AS deadline
+    least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at)::timestamptz AS deadline
 FROM attempts a
 JOIN exams e ON e.id = a.exam_id
 WHERE a.id = @id
@@ -40,7 +50,7 @@ FOR UPDATE OF a;
 -- name: ListUserAttempts :many
 SELECT
     a.id, a.exam_id, a.user_id, a.started_at, a.submitted_at, a.score, a.max_score,
-    (a.started_at + make_interval(mins => e.duration_minutes))::timestamptz AS deadline,
+    least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at)::timestamptz AS deadline,
     e.title AS exam_title
 FROM attempts a
 JOIN exams e ON e.id = a.exam_id
@@ -55,7 +65,7 @@ FROM attempts a
 JOIN exams e ON e.id = a.exam_id
 WHERE a.exam_id = @exam_id
   AND a.submitted_at IS NULL
-  AND a.started_at + make_interval(mins => e.duration_minutes) <= @now::timestamptz
+  AND least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at) <= @now::timestamptz
 ORDER BY a.id;
 
 -- name: ListAttemptAnswers :many

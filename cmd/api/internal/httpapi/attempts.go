@@ -6,10 +6,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/oeshq/oes/pkg/attempt"
+	"github.com/oeshq/oes/pkg/exam"
 )
 
 type attempts struct {
-	svc *attempt.Service
+	svc   *attempt.Service
+	exams *exam.Service
 }
 
 // caller returns who signed in, or answers 401 and returns false.
@@ -44,6 +46,23 @@ func (h attempts) start(c *gin.Context) {
 		status = http.StatusCreated
 	}
 	respond(c, status, v, err)
+}
+
+// questions answers with the questions of the caller's attempt in progress, as cached bytes:
+// the way a student reads an exam whose questions are not public.
+func (h attempts) questions(c *gin.Context) {
+	who, id, ok := h.callerAndID(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	examID, err := h.svc.QuestionsExam(ctx, id, who)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	b, err := h.exams.AttemptQuestionsJSON(ctx, examID)
+	respondBytes(c, b, err)
 }
 
 func (h attempts) saveAnswers(c *gin.Context) {

@@ -17,7 +17,7 @@ import (
 	"github.com/oeshq/oes/pkg/oes"
 )
 
-// gradedExam is a published exam whose questions exercise every way of grading.
+// gradedExam is a published practice exam whose questions exercise every way of grading.
 type gradedExam struct {
 	oes.Exam
 	single   oes.Question // 2 points, one correct option
@@ -29,9 +29,9 @@ type gradedExam struct {
 
 func createGradedExam(t testing.TB, b bundle, title string, minutes int32) gradedExam {
 	t.Helper()
-	rec := do(t, b.api, call{method: "POST", path: "/api/v1/exams", admin: true, body: oes.ExamInput{
+	rec := do(t, b.api, call{method: "POST", path: "/api/v1/exams", admin: true, body: practice(oes.ExamInput{
 		Title: ptr(title), DurationMinutes: ptr(minutes), Published: ptr(true),
-	}})
+	})})
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 	g := gradedExam{Exam: decode[oes.Exam](t, rec), maxScore: 2 + 2 + 3 + 1}
 	g.single = createQuestion(t, b.api, g.ID, "single")

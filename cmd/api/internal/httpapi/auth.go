@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/profile"
 )
 
 // Caller roles as the API sees them.
@@ -24,12 +26,12 @@ const (
 )
 
 // identify decides who the caller is; it is the only place that reads credentials. A caller
-// presenting a valid access token (Authorization: Bearer <JWT>) gets the user id and role the
-// token names. Under /admin/ only, a browser's dashboard session cookie (see
-// openDashboardSession) carries the same token. Anyone else is anonymous: public reads work
-// without credentials, so a bad token is not refused here but remembered, for requireAdmin to
-// say what was wrong with it.
-func identify(tokens *auth.Tokens) gin.HandlerFunc {
+// presenting a valid access token (Authorization: Bearer <JWT>) gets the user id the token
+// names and the user's current role. Under /admin/ only, a browser's dashboard session cookie
+// (see openDashboardSession) carries the same token. Anyone else is anonymous: public reads
+// work without credentials, so a bad token is not refused here but remembered, for
+// requireAdmin and signedIn to say what was wrong with it.
+func identify(tokens *auth.Tokens, profiles *profile.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		role := roleAnonymous
 		token, fromCookie, err := presentedToken(c)
@@ -37,7 +39,11 @@ func identify(tokens *auth.Tokens) gin.HandlerFunc {
 		case err != nil:
 			c.Set(ctxAuthErr, err)
 		case token != "":
-			if claims, err := tokens.Parse(token); err != nil {
+			claims, err := tokens.Parse(token)
+			if err == nil {
+				claims.Role, err = currentRole(c.Request.Context(), profiles, claims)
+			}
+			if err != nil {
 				c.Set(ctxAuthErr, err)
 			} else {
 				role = claims.Role
@@ -48,6 +54,24 @@ func identify(tokens *auth.Tokens) gin.HandlerFunc {
 		c.Set(ctxRole, role)
 		c.Next()
 	}
+}
+
+// currentRole checks a token's claims against its user as the user is now and returns the
+// user's role. A token is revoked when its user is gone or its version is no longer the
+// user's: a change of role or password moves the version on (see profile.Service.Revoke for
+// how soon every replica sees it). The user is read through the cached profile, so a request
+// whose caller's profile is cached costs no query here.
+func currentRole(ctx context.Context, profiles *profile.Service, claims auth.Claims) (string, error) {
+	a, err := profiles.Access(ctx, claims.UserID)
+	switch {
+	case oes.ErrorCode(err) == oes.ENOTFOUND:
+		return "", &oes.Error{Code: oes.EUNAUTHORIZED, Message: "the account of this access token no longer exists", Err: err}
+	case err != nil:
+		return "", err
+	case a.TokenVersion != claims.Version:
+		return "", oes.Errorf(oes.EUNAUTHORIZED, "the access token was revoked by a change of the account's role or password; sign in again")
+	}
+	return a.Role, nil
 }
 
 // presentedToken returns the access token the request carries, "" for none, and whether it

@@ -28,11 +28,13 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case oes.EUNAUTHORIZED:
 		return http.StatusUnauthorized
-	case oes.EFORBIDDEN, oes.EEMAILNOTVERIFIED:
+	case oes.EFORBIDDEN, oes.EEMAILNOTVERIFIED, oes.EQUESTIONSNOTPUBLIC:
 		return http.StatusForbidden
 	case oes.ENOTFOUND:
 		return http.StatusNotFound
-	case oes.ECONFLICT:
+	case oes.ECONFLICT, oes.EEXAMNOTOPEN, oes.EEXAMCLOSED, oes.EATTEMPTSEXHAUSTED:
+		return http.StatusConflict
+	case oes.ELASTADMIN:
 		return http.StatusConflict
 	case oes.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge

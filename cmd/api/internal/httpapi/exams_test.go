@@ -14,11 +14,20 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
+// practice gives in the policy of a practice exam: questions public, the key shown once an
+// attempt is submitted, attempts aplenty. The tests of other things use it; policy_test.go
+// tests the strict defaults.
+func practice(in oes.ExamInput) oes.ExamInput {
+	in.QuestionVisibility, in.KeyRelease, in.MaxAttempts = ptr(oes.QuestionsPublic), ptr(oes.KeyAfterSubmit), ptr(int32(100))
+	return in
+}
+
+// createExam creates a practice exam.
 func createExam(t testing.TB, h http.Handler, title string, published bool) oes.Exam {
 	t.Helper()
-	rec := do(t, h, call{method: "POST", path: "/api/v1/exams", admin: true, body: oes.ExamInput{
+	rec := do(t, h, call{method: "POST", path: "/api/v1/exams", admin: true, body: practice(oes.ExamInput{
 		Title: ptr(title), Description: ptr("about " + title), DurationMinutes: ptr(int32(30)), Published: ptr(published),
-	}})
+	})})
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 	return decode[oes.Exam](t, rec)
 }

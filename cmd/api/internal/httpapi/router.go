@@ -64,7 +64,7 @@ func NewRouter(d Deps) *gin.Engine {
 		// First, so that the time of every other middleware and every refusal counts.
 		r.Use(observeRequests(d.Metrics))
 	}
-	r.Use(requestContext(d.Log), recoverPanics(), limitBody(), identify(d.Tokens))
+	r.Use(requestContext(d.Log), recoverPanics(), limitBody(), identify(d.Tokens, d.Profiles))
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, oes.Errorf(oes.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -103,8 +103,9 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/users/me", pr.me)
 	v1.PATCH("/users/me", pr.update)
 
-	at := attempts{svc: d.Attempts}
+	at := attempts{svc: d.Attempts, exams: d.Exams}
 	v1.POST("/exams/:id/attempts", at.start)
+	v1.GET("/attempts/:id/questions", at.questions)
 	v1.PUT("/attempts/:id/answers", at.saveAnswers)
 	v1.POST("/attempts/:id/submit", at.submit)
 	v1.GET("/attempts/:id/result", at.result)
@@ -122,6 +123,10 @@ func NewRouter(d Deps) *gin.Engine {
 	ad := adminAPI{cache: d.Cache}
 	admin.DELETE("/admin/cache", ad.clearCache)
 	admin.GET("/admin/cache/stats", ad.cacheStats)
+
+	us := users{svc: d.Accounts}
+	admin.GET("/admin/users", us.list)
+	admin.PATCH("/admin/users/:id", us.setRole)
 
 	em := emails{outbox: d.Outbox}
 	admin.GET("/admin/queues/email", em.counts)

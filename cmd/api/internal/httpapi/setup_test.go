@@ -123,6 +123,7 @@ func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queu
 		log = discardLog()
 	}
 	st := store.New(pool)
+	profiles := newProfiles(t, st, c)
 	accounts, err := account.NewService(st, testTokens, account.Config{
 		VerifyURL: testBaseURL + httpapi.VerifyPath,
 		ResetURL:  testBaseURL + httpapi.ResetConfirmPath,
@@ -131,19 +132,21 @@ func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queu
 		// bcrypt's least cost: the default would make hashing dominate the tests under -race.
 		PasswordCost: bcrypt.MinCost,
 		Now:          b.clock.now,
+		Revoker:      profiles,
 	}, log)
 	require.NoError(t, err)
+	exams := exam.NewService(st, c, log)
 	h := httpapi.NewRouter(httpapi.Deps{
 		Log:       log,
-		Exams:     exam.NewService(st, c, log),
+		Exams:     exams,
 		Accounts:  accounts,
-		Attempts:  attempt.NewService(st, c, 3, log),
+		Attempts:  attempt.NewService(st, exams, c, 3, log),
 		Tokens:    testTokens,
 		Outbox:    outbox.NewService(st),
 		Dashboard: httpapi.NewDashboard(q),
 		Cache:     c,
 		DB:        st,
-		Profiles:  newProfiles(t, st, c),
+		Profiles:  profiles,
 		Limits:    b.limits,
 		// A test names its proxies to send X-Forwarded-For; by default none is trusted.
 		TrustedProxies: b.proxies,
