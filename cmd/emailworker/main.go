@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oeshq/oes/pkg/attempt"
 	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/delivery"
 	"github.com/oeshq/oes/pkg/logging"
@@ -105,7 +106,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Handler: delivery.Config{
 			RetryBase: cfg.EmailBackoffBase, RetryMax: cfg.EmailBackoffMax, RetryWindow: cfg.EmailRetryWindow,
 		},
-		Relay:    outbox.RelayConfig{SweepInterval: cfg.EmailSweepInterval},
+		Relay: outbox.RelayConfig{SweepInterval: cfg.EmailSweepInterval, Chores: []outbox.Chore{
+			gradeExpiredAttempts(st, cfg, log),
+		}},
 		Log:      log,
 		Observer: observer,
 		OnPause:  observer.Paused,
@@ -133,6 +136,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	probes.stop()
 	log.Info("worker stopped")
 	return nil
+}
+
+// gradeExpiredAttempts is the chore that grades the attempts whose time ran out and that
+// nobody submitted, with their result emails: deadlines act without a request, on one worker
+// at a time (the leading relay), not on a timer of an api replica. The api's cached views of
+// those attempts need no word of it: an attempt in progress is cached only until its deadline.
+func gradeExpiredAttempts(st *store.Store, cfg Config, log *slog.Logger) outbox.Chore {
+	grader := attempt.NewService(st, nil, nil, cfg.EmailAttempts, log)
+	return outbox.Chore{
+		Name:     "attempts past their deadline graded",
+		Interval: cfg.AttemptGradeInterval,
+		Run:      func(ctx context.Context) (int, error) { return grader.GradeExpired(ctx, 500) },
+	}
 }
 
 func queueConfig(cfg Config) queue.Config {

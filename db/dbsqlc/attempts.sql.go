@@ -253,6 +253,43 @@ func (q *Queries) ListExamResults(ctx context.Context, db DBTX, arg ListExamResu
 	return items, nil
 }
 
+const listExpiredAttempts = `-- name: ListExpiredAttempts :many
+SELECT a.id
+FROM attempts a
+JOIN exams e ON e.id = a.exam_id
+WHERE a.submitted_at IS NULL
+  AND least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at) <= $1::timestamptz
+ORDER BY a.started_at, a.id
+LIMIT $2
+`
+
+type ListExpiredAttemptsParams struct {
+	Now time.Time
+	Max int32
+}
+
+// ListExpiredAttempts returns up to @max attempts still open at @now whose time has run out
+// (their duration, or their exam's close), the first to start first.
+func (q *Queries) ListExpiredAttempts(ctx context.Context, db DBTX, arg ListExpiredAttemptsParams) ([]int64, error) {
+	rows, err := db.Query(ctx, listExpiredAttempts, arg.Now, arg.Max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listExpiredExamAttempts = `-- name: ListExpiredExamAttempts :many
 SELECT a.id
 FROM attempts a

@@ -1,7 +1,8 @@
 // Package attempt runs exam attempts: a student starts one, saves answers until the deadline,
-// and submits it to be graded on the server. An attempt whose time has run out is graded as it
-// stands the first time anyone touches it (lazy grading), so no background job is needed. The
-// result email is written to the outbox with the grade.
+// and submits it to be graded on the server. An attempt whose time has run out (its duration,
+// or its exam's close) is graded as it stands the first time anyone touches it, or by the email
+// worker (GradeExpired) within ATTEMPT_GRADE_INTERVAL if nobody does. The result email is
+// written to the outbox with the grade.
 //
 // A student may only touch their own attempts; an admin may read any result. Other callers get
 // EFORBIDDEN rather than ENOTFOUND: attempt ids are sequential, so hiding existence would
@@ -46,8 +47,9 @@ type Service struct {
 	now           func() time.Time
 }
 
-// NewService returns a Service that reads the exams' policies from exams. A nil cache serves
-// every read from the store. Result emails may fail emailAttempts tries for reasons other than
+// NewService returns a Service that reads the exams' policies from exams; a service that only
+// grades (GradeExpired, as the email worker's) may have none. A nil cache serves every read
+// from the store. Result emails may fail emailAttempts tries for reasons other than
 // an outage.
 func NewService(st *store.Store, exams *exam.Service, c *cache.Cache, emailAttempts int, log *slog.Logger) *Service {
 	return &Service{store: st, exams: exams, cache: c, emailAttempts: emailAttempts, log: log, now: time.Now}
@@ -172,6 +174,24 @@ func (s *Service) Submit(ctx context.Context, id int64, caller Caller) ([]byte, 
 		return nil, err
 	}
 	return s.ResultJSON(ctx, id, caller)
+}
+
+// GradeExpired grades, as they stand, up to max attempts whose time has run out (their
+// duration, or their exam's close) and that nobody submitted or read since, each with its
+// result email, and returns how many it graded. The email worker's leading relay runs it every
+// ATTEMPT_GRADE_INTERVAL, so that a student who never comes back is graded and told anyway.
+// Grading is idempotent: an attempt graded meanwhile by a request is left as it is.
+func (s *Service) GradeExpired(ctx context.Context, max int) (int, error) {
+	ids, err := s.store.ListExpiredAttempts(ctx, s.now(), max)
+	if err != nil {
+		return 0, err
+	}
+	for i, id := range ids {
+		if _, err := s.finish(ctx, id); err != nil {
+			return i, err
+		}
+	}
+	return len(ids), nil
 }
 
 // finish grades attempt id unless it is graded already, with its result email in the same

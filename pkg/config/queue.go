@@ -26,14 +26,15 @@ func (q Queue) Validate() error {
 
 // Worker configures how the email worker runs jobs.
 type Worker struct {
-	EmailConcurrency   int           `envconfig:"EMAIL_CONCURRENCY" default:"5" desc:"emails one worker delivers at once (and SMTP connections it keeps open)"`
-	EmailJobTimeout    time.Duration `envconfig:"EMAIL_JOB_TIMEOUT" default:"5m" desc:"longest one delivery attempt may take before it is cancelled and tried again"`
-	EmailBackoffBase   time.Duration `envconfig:"EMAIL_BACKOFF_BASE" default:"2000ms" desc:"delay before the first retry of an email the server asked to try later; each later retry waits twice as long (with jitter)"`
-	EmailBackoffMax    time.Duration `envconfig:"EMAIL_BACKOFF_MAX" default:"1h" desc:"longest delay between two tries of an email"`
-	EmailRetryWindow   time.Duration `envconfig:"EMAIL_RETRY_WINDOW" default:"24h" desc:"how long an email held back by SMTP outages and 4xx replies is retried before it fails with the last reason"`
-	EmailFetchInterval time.Duration `envconfig:"EMAIL_FETCH_INTERVAL" default:"20ms" desc:"how long an idle worker waits, on average, before it looks for new jobs again (asynq polls): the latency it adds, against up to 3 Redis scripts per look"`
-	EmailSweepInterval time.Duration `envconfig:"EMAIL_SWEEP_INTERVAL" default:"30s" desc:"how often the outbox relay checks that every unsent email is in the queue's Redis (at once when Redis lost its data)"`
-	HealthAddr         string        `envconfig:"HEALTH_ADDR" default:":8081" desc:"address of the worker's /healthz, /readyz and /metrics"`
+	EmailConcurrency     int           `envconfig:"EMAIL_CONCURRENCY" default:"5" desc:"emails one worker delivers at once (and SMTP connections it keeps open)"`
+	EmailJobTimeout      time.Duration `envconfig:"EMAIL_JOB_TIMEOUT" default:"5m" desc:"longest one delivery attempt may take before it is cancelled and tried again"`
+	EmailBackoffBase     time.Duration `envconfig:"EMAIL_BACKOFF_BASE" default:"2000ms" desc:"delay before the first retry of an email the server asked to try later; each later retry waits twice as long (with jitter)"`
+	EmailBackoffMax      time.Duration `envconfig:"EMAIL_BACKOFF_MAX" default:"1h" desc:"longest delay between two tries of an email"`
+	EmailRetryWindow     time.Duration `envconfig:"EMAIL_RETRY_WINDOW" default:"24h" desc:"how long an email held back by SMTP outages and 4xx replies is retried before it fails with the last reason"`
+	EmailFetchInterval   time.Duration `envconfig:"EMAIL_FETCH_INTERVAL" default:"20ms" desc:"how long an idle worker waits, on average, before it looks for new jobs again (asynq polls): the latency it adds, against up to 3 Redis scripts per look"`
+	EmailSweepInterval   time.Duration `envconfig:"EMAIL_SWEEP_INTERVAL" default:"30s" desc:"how often the outbox relay checks that every unsent email is in the queue's Redis (at once when Redis lost its data)"`
+	HealthAddr           string        `envconfig:"HEALTH_ADDR" default:":8081" desc:"address of the worker's /healthz, /readyz and /metrics"`
+	AttemptGradeInterval time.Duration `envconfig:"ATTEMPT_GRADE_INTERVAL" default:"10s" desc:"how often one worker grades the attempts whose time ran out and that nobody submitted, queueing their result emails"`
 }
 
 func (w Worker) Validate() error {
@@ -57,6 +58,9 @@ func (w Worker) Validate() error {
 	}
 	if w.HealthAddr == "" {
 		return fmt.Errorf("HEALTH_ADDR: must not be empty")
+	}
+	if w.AttemptGradeInterval < time.Second || w.AttemptGradeInterval > time.Minute {
+		return fmt.Errorf("ATTEMPT_GRADE_INTERVAL: must be from 1s to 1m, got %s", w.AttemptGradeInterval)
 	}
 	return nil
 }

@@ -29,6 +29,17 @@ type RelayConfig struct {
 	JobTimeout time.Duration
 	// LeaderRetry is how often a relay that is not the leader tries to become it. Default 5s.
 	LeaderRetry time.Duration
+	// Chores are done by the leader besides relaying, each every its Interval (checked at
+	// each Tick): work the workers need done once, not once per worker.
+	Chores []Chore
+}
+
+// Chore is periodic work of the leading relay. Run returns how many things it did, for the
+// log; an error is logged once until a run succeeds again.
+type Chore struct {
+	Name     string
+	Interval time.Duration
+	Run      func(ctx context.Context) (int, error)
 }
 
 func (c RelayConfig) withDefaults() RelayConfig {
@@ -152,6 +163,10 @@ func (r *Relay) lead(ctx context.Context, l *store.OutboxListener) {
 	// A notification only relays: the queue's marker and the sweep wait for the tick, so that
 	// a steady stream of emails costs Redis no more than their tasks.
 	look, looked := true, false
+	chores := make([]choreState, len(r.cfg.Chores))
+	for i, c := range r.cfg.Chores {
+		chores[i] = choreState{Chore: c, warn: newWarner(r.log.With("chore", c.Name))}
+	}
 	for {
 		n, err := r.RelayPending(ctx)
 		report(pgWarn, redisWarn, err, "emails wait in the outbox")
@@ -161,6 +176,9 @@ func (r *Relay) lead(ctx context.Context, l *store.OutboxListener) {
 		if look {
 			lastSweep = r.look(ctx, lastSweep, !looked, pgWarn, redisWarn)
 			looked = true
+			for i := range chores {
+				chores[i].due(ctx, r.now(), r.log)
+			}
 		}
 
 		select {
@@ -200,6 +218,30 @@ func (r *Relay) look(ctx context.Context, lastSweep time.Time, first bool, pgWar
 		}
 	}
 	return lastSweep
+}
+
+// choreState is a chore with when it last ran.
+type choreState struct {
+	Chore
+	last time.Time
+	warn *warner
+}
+
+// due runs the chore when its interval has passed since its last run.
+func (c *choreState) due(ctx context.Context, now time.Time, log *slog.Logger) {
+	if now.Sub(c.last) < c.Interval {
+		return
+	}
+	c.last = now
+	n, err := c.Run(ctx)
+	if err != nil {
+		c.warn.warn(c.Name+" failed; tried again later", err)
+		return
+	}
+	c.warn.ok(c.Name + " works again")
+	if n > 0 {
+		log.Info(c.Name, "count", n)
+	}
 }
 
 // report logs err, at most once until it clears, by which dependency failed. A success clears

@@ -118,6 +118,16 @@ func (s *Store) ListExpiredExamAttempts(ctx context.Context, examID int64, now t
 	return ids, nil
 }
 
+// ListExpiredAttempts returns the ids of up to max open attempts, at any exam, whose deadline
+// is at or before now, the first started first.
+func (s *Store) ListExpiredAttempts(ctx context.Context, now time.Time, max int) ([]int64, error) {
+	ids, err := s.q.ListExpiredAttempts(ctx, s.pool, dbsqlc.ListExpiredAttemptsParams{Now: now, Max: int32(max)})
+	if err != nil {
+		return nil, translate(err, "attempts")
+	}
+	return ids, nil
+}
+
 // AttemptAnswers returns the options chosen in an attempt, by question, each list sorted.
 func (s *Store) AttemptAnswers(ctx context.Context, attemptID int64) (Answers, error) {
 	return s.attemptAnswers(ctx, s.pool, attemptID)

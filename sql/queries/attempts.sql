@@ -93,3 +93,14 @@ JOIN users u ON u.id = a.user_id
 WHERE a.exam_id = @exam_id AND a.submitted_at IS NOT NULL
 ORDER BY a.submitted_at, a.id
 LIMIT @size OFFSET @skip;
+
+-- name: ListExpiredAttempts :many
+-- ListExpiredAttempts returns up to @max attempts still open at @now whose time has run out
+-- (their duration, or their exam's close), the first to start first.
+SELECT a.id
+FROM attempts a
+JOIN exams e ON e.id = a.exam_id
+WHERE a.submitted_at IS NULL
+  AND least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at) <= @now::timestamptz
+ORDER BY a.started_at, a.id
+LIMIT @max;
