@@ -98,7 +98,7 @@ func tablesIn(t *testing.T, conn *pgx.Conn, schema string) []string {
 func TestMigrate(t *testing.T) {
 	t.Parallel()
 
-	allTables := []string{"attempt_answers", "attempts", "email_outbox", "email_suppressions", "exams", "goose_db_version",
+	allTables := []string{"attempt_answers", "attempts", "email_outbox", "email_suppressions", "exam_candidates", "exams", "goose_db_version",
 		"options", "questions", "user_tokens", "users"}
 
 	t.Run("CreatesTablesAndVersionTableInsideTheURLsSchema", func(t *testing.T) {

@@ -24,7 +24,7 @@ var (
 	apiPieces = []any{
 		config.Database{}, config.Redis{}, config.Cache{}, config.HTTP{}, config.Shutdown{},
 		config.Log{}, config.Queue{}, config.Auth{}, config.CacheEncryption{}, config.RateLimit{},
-		config.Metrics{}, config.Admin{},
+		config.Metrics{}, config.Admin{}, config.Exams{},
 	}
 	workerPieces = []any{
 		config.Database{}, config.Redis{}, config.Queue{}, config.Worker{}, config.SMTP{}, config.Shutdown{}, config.Log{},

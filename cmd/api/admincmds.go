@@ -158,8 +158,8 @@ func openRevoker(cfg Config, st *store.Store, log *slog.Logger) (account.Revoker
 // nobody signs in; revoker is nil when nothing is cached.
 func newAccounts(cfg Config, st *store.Store, tokens *auth.Tokens, revoker account.Revoker, log *slog.Logger) (*account.Service, error) {
 	return account.NewService(st, tokens, account.Config{
-		VerifyURL: cfg.BaseURL() + httpapi.VerifyPath,
-		ResetURL:  cfg.BaseURL() + httpapi.ResetConfirmPath,
+		VerifyURL: cfg.LinkBase() + httpapi.VerifyPagePath,
+		ResetURL:  cfg.LinkBase() + httpapi.ResetPagePath,
 		VerifyTTL: cfg.VerifyTokenTTL,
 		ResetTTL:  cfg.ResetTokenTTL,
 		Revoker:   revoker,

@@ -37,6 +37,7 @@ type Config struct {
 	config.CacheEncryption
 	config.RateLimit
 	config.Admin
+	config.Exams
 }
 
 // Validate checks what the pieces do not: the queue library's rules for the names of its lanes.

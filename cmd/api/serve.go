@@ -116,7 +116,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if c != nil {
 		reg.MustRegister(metrics.NewCacheCollector(c))
 	}
-	exams := exam.NewService(st, c, log)
+	exams := exam.NewService(st, c, log).WithReminders(cfg.ReminderOffsets)
 	handler := httpapi.NewRouter(httpapi.Deps{
 		Log:            log,
 		Exams:          exams,

@@ -27,7 +27,9 @@ func (q *Queries) DeleteAttemptAnswers(ctx context.Context, db DBTX, arg DeleteA
 
 const examStartState = `-- name: ExamStartState :one
 SELECT e.published, e.opens_at, e.closes_at, e.max_attempts, now()::timestamptz AS now,
-    (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = $1)::integer AS attempts
+    (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = $1)::integer AS attempts,
+    EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id) AS restricted,
+    EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id AND c.user_id = $1) AS candidate
 FROM exams e WHERE e.id = $2
 `
 
@@ -43,6 +45,8 @@ type ExamStartStateRow struct {
 	MaxAttempts int32
 	Now         time.Time
 	Attempts    int32
+	Restricted  bool
+	Candidate   bool
 }
 
 // ExamStartState is what decides whether a student may start an attempt at an exam now.
@@ -56,6 +60,8 @@ func (q *Queries) ExamStartState(ctx context.Context, db DBTX, arg ExamStartStat
 		&i.MaxAttempts,
 		&i.Now,
 		&i.Attempts,
+		&i.Restricted,
+		&i.Candidate,
 	)
 	return i, err
 }
@@ -327,6 +333,65 @@ func (q *Queries) ListExpiredExamAttempts(ctx context.Context, db DBTX, arg List
 	return items, nil
 }
 
+const listOpenExamsForUser = `-- name: ListOpenExamsForUser :many
+SELECT e.id, e.title, e.duration_minutes, e.opens_at, e.closes_at, e.max_attempts,
+    (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = $1)::integer AS attempts_used,
+    coalesce((SELECT a.id FROM attempts a WHERE a.exam_id = e.id AND a.user_id = $1 AND a.submitted_at IS NULL), 0)::bigint AS open_attempt_id
+FROM exams e
+WHERE e.published AND (e.closes_at IS NULL OR e.closes_at > $2::timestamptz)
+    AND (NOT EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id)
+        OR EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id AND c.user_id = $1))
+ORDER BY e.opens_at NULLS FIRST, e.id
+`
+
+type ListOpenExamsForUserParams struct {
+	UserID int64
+	Now    time.Time
+}
+
+type ListOpenExamsForUserRow struct {
+	ID              int64
+	Title           string
+	DurationMinutes int32
+	OpensAt         *time.Time
+	ClosesAt        *time.Time
+	MaxAttempts     int32
+	AttemptsUsed    int32
+	OpenAttemptID   int64
+}
+
+// ListOpenExamsForUser returns the published exams that have not closed, open now or later, of
+// which the student is a candidate (those with candidates) or that are open to every student,
+// with the attempts the student has started at each and the one in progress (0: none).
+func (q *Queries) ListOpenExamsForUser(ctx context.Context, db DBTX, arg ListOpenExamsForUserParams) ([]ListOpenExamsForUserRow, error) {
+	rows, err := db.Query(ctx, listOpenExamsForUser, arg.UserID, arg.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListOpenExamsForUserRow
+	for rows.Next() {
+		var i ListOpenExamsForUserRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Title,
+			&i.DurationMinutes,
+			&i.OpensAt,
+			&i.ClosesAt,
+			&i.MaxAttempts,
+			&i.AttemptsUsed,
+			&i.OpenAttemptID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listUserAttempts = `-- name: ListUserAttempts :many
 SELECT
     a.id, a.exam_id, a.user_id, a.started_at, a.submitted_at, a.score, a.max_score,
@@ -426,6 +491,8 @@ WHERE e.id = $2 AND e.published
     AND (e.opens_at IS NULL OR e.opens_at <= now())
     AND (e.closes_at IS NULL OR now() < e.closes_at)
     AND (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = $1) < e.max_attempts
+    AND (NOT EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id)
+        OR EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id AND c.user_id = $1))
 ON CONFLICT (exam_id, user_id) WHERE submitted_at IS NULL DO NOTHING
 RETURNING id
 `
@@ -435,8 +502,8 @@ type StartAttemptParams struct {
 	ExamID int64
 }
 
-// StartAttempt opens an attempt at a published exam that is open now and of which the student
-// has attempts left. It yields no row when any of that does not hold, or when the student has
+// StartAttempt opens an attempt at a published exam that is open now, of which the student
+// has attempts left and is a candidate (when it has candidates). It yields no row when any of that does not hold, or when the student has
 // an attempt at it open already (attempts_open_key): ExamStartState tells which. Two starts at
 // once cannot both take the last attempt: only one attempt may be open.
 func (q *Queries) StartAttempt(ctx context.Context, db DBTX, arg StartAttemptParams) (int64, error) {

@@ -48,6 +48,7 @@ type EmailOutbox struct {
 	ClaimedAt     *time.Time
 	FinishedAt    *time.Time
 	UpdatedAt     time.Time
+	ExamID        *int64
 }
 
 type EmailSuppression struct {
@@ -71,6 +72,12 @@ type Exam struct {
 	MaxAttempts        int32
 	KeyRelease         string
 	QuestionVisibility string
+}
+
+type ExamCandidate struct {
+	ExamID  int64
+	UserID  int64
+	AddedAt time.Time
 }
 
 type Option struct {

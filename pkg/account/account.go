@@ -34,10 +34,11 @@ const (
 
 // Config configures a Service.
 type Config struct {
-	// VerifyURL is the api's verification endpoint; emails link to it with the token added as
-	// the query parameter "token".
+	// VerifyURL is the page the verification email links to, with the token added as the
+	// query parameter "token": the api's own page, or a front end's.
 	VerifyURL string
-	// ResetURL is the api's endpoint that takes a reset token and a new password.
+	// ResetURL is the page the password-reset email links to, with the token added the same
+	// way; it asks for the new password and sends it with the token to ResetPassword.
 	ResetURL  string
 	VerifyTTL time.Duration // how long a verification token works
 	ResetTTL  time.Duration // how long a password-reset token works
@@ -74,8 +75,8 @@ type Service struct {
 func NewService(st *store.Store, tokens *auth.Tokens, cfg Config, log *slog.Logger) (*Service, error) {
 	for _, u := range []struct{ name, value string }{{"VerifyURL", cfg.VerifyURL}, {"ResetURL", cfg.ResetURL}} {
 		parsed, err := url.Parse(u.value)
-		if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-			return nil, fmt.Errorf("account: %s must be an absolute http(s) URL, got %q", u.name, u.value)
+		if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" || parsed.RawQuery != "" || parsed.Fragment != "" {
+			return nil, fmt.Errorf("account: %s must be an absolute http(s) URL without query, got %q", u.name, u.value)
 		}
 	}
 	if cfg.VerifyTTL <= 0 || cfg.ResetTTL <= 0 {
@@ -124,6 +125,21 @@ func hashEmailToken(value string) ([]byte, bool) {
 	}
 	h := sha256.Sum256(b)
 	return h[:], true
+}
+
+// withToken is the emailed link: page with the token as its query. NewService refused pages
+// with a query of their own.
+func withToken(page string, tok emailToken) string {
+	return page + "?" + url.Values{"token": {tok.Value}}.Encode()
+}
+
+// checkToken reports whether a token of purpose would be accepted now, without spending it.
+func (s *Service) checkToken(ctx context.Context, purpose store.TokenPurpose, token string) error {
+	hash, ok := hashEmailToken(token)
+	if !ok {
+		return oes.Invalid(tokenFieldError(token))
+	}
+	return s.store.CheckToken(ctx, purpose, hash, s.cfg.Now())
 }
 
 // accountEmail is how an account email goes to the outbox.

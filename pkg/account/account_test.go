@@ -82,9 +82,10 @@ func TestNewServiceRefusesBadConfig(t *testing.T) {
 	t.Parallel()
 	good := Config{VerifyURL: "https://x.org/v", ResetURL: "https://x.org/r", VerifyTTL: time.Hour, ResetTTL: time.Hour}
 	for name, edit := range map[string]func(*Config){
-		"relativeURL": func(c *Config) { c.VerifyURL = "/verify" },
-		"noTTL":       func(c *Config) { c.ResetTTL = 0 },
-		"cost":        func(c *Config) { c.PasswordCost = 99 },
+		"relativeURL":  func(c *Config) { c.VerifyURL = "/verify" },
+		"urlWithQuery": func(c *Config) { c.ResetURL = "https://x.org/r?from=email" },
+		"noTTL":        func(c *Config) { c.ResetTTL = 0 },
+		"cost":         func(c *Config) { c.PasswordCost = 99 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := good

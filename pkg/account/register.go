@@ -79,6 +79,13 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (oes.User, erro
 	return s.store.VerifyEmail(ctx, hash, s.cfg.Now())
 }
 
+// CheckVerification reports whether VerifyEmail would accept token, without spending it: nil
+// when it would, else the EINVALID VerifyEmail would return. A page shows the state of an
+// emailed link with it before anyone acts.
+func (s *Service) CheckVerification(ctx context.Context, token string) error {
+	return s.checkToken(ctx, store.PurposeVerifyEmail, token)
+}
+
 // ResendVerification sends a new verification email when email belongs to an account whose
 // address is not verified yet, and does nothing otherwise: the caller learns nothing about
 // which addresses have accounts. The new token replaces any earlier one, and an earlier email
@@ -96,7 +103,7 @@ func (s *Service) ResendVerification(ctx context.Context, email string) error {
 func (s *Service) verificationEmail(to, name string, tok emailToken) (store.NewEmail, error) {
 	m, err := templates.VerificationEmail(to, templates.Verification{
 		Name:      name,
-		VerifyURL: s.cfg.VerifyURL + "?token=" + tok.Value,
+		VerifyURL: withToken(s.cfg.VerifyURL, tok),
 		ExpiresIn: s.cfg.VerifyTTL,
 	})
 	return accountEmail(oes.EmailVerify, m), err

@@ -18,11 +18,18 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	_, err := s.issueToken(ctx, email, store.PurposeResetPassword, s.cfg.ResetTTL, nil,
 		func(acc store.Account, tok emailToken) (store.NewEmail, error) {
 			m, err := templates.PasswordResetEmail(acc.Email, templates.PasswordReset{
-				Name: acc.Name, Token: tok.Value, ConfirmURL: s.cfg.ResetURL, ExpiresIn: s.cfg.ResetTTL,
+				Name: acc.Name, ResetURL: withToken(s.cfg.ResetURL, tok), ExpiresIn: s.cfg.ResetTTL,
 			})
 			return accountEmail(oes.EmailReset, m), err
 		})
 	return err
+}
+
+// CheckReset reports whether ResetPassword would accept token, without spending it: nil when
+// it would, else the EINVALID on the field "token" ResetPassword would return. The page the
+// reset email links to asks for the new password only when the link still works.
+func (s *Service) CheckReset(ctx context.Context, token string) error {
+	return s.checkToken(ctx, store.PurposeResetPassword, token)
 }
 
 // ResetPasswordInput is the body of a password-reset confirmation.

@@ -220,3 +220,58 @@ func (s *Service) cached(ctx context.Context, key cache.Key, load func(context.C
 	}
 	return s.cache.GetOrSet(ctx, key, 0, load)
 }
+
+// OpenExam is an exam a student may take now or later: its window, and how many of its
+// attempts the student has left.
+type OpenExam struct {
+	ExamID          int64      `json:"exam_id"`
+	Title           string     `json:"title"`
+	DurationMinutes int32      `json:"duration_minutes"`
+	OpensAt         *time.Time `json:"opens_at"`
+	ClosesAt        *time.Time `json:"closes_at"`
+	State           string     `json:"state"` // "open", "upcoming", or "in_progress" with AttemptID
+	MaxAttempts     int32      `json:"max_attempts"`
+	AttemptsLeft    int32      `json:"attempts_left"`
+	AttemptID       *int64     `json:"attempt_id"`
+}
+
+// The states of an OpenExam.
+const (
+	ExamOpen       = "open"
+	ExamUpcoming   = "upcoming"
+	ExamInProgress = "in_progress"
+)
+
+// OpenExamList is the body of a student's list of open exams.
+type OpenExamList struct {
+	Exams []OpenExam `json:"exams"`
+}
+
+// OpenExams lists the exams userID may still take: published, not closed, with attempts left
+// or an attempt in progress; upcoming ones too, with their opening time. An attempt in progress
+// whose time has run out does not count as one: it is graded when read.
+func (s *Service) OpenExams(ctx context.Context, userID int64) (OpenExamList, error) {
+	now := s.now()
+	rows, err := s.store.ListOpenExams(ctx, userID, now)
+	if err != nil {
+		return OpenExamList{}, err
+	}
+	out := OpenExamList{Exams: []OpenExam{}}
+	for _, r := range rows {
+		e := OpenExam{
+			ExamID: r.ID, Title: r.Title, DurationMinutes: r.DurationMinutes, OpensAt: r.OpensAt, ClosesAt: r.ClosesAt,
+			MaxAttempts: r.MaxAttempts, AttemptsLeft: max(r.MaxAttempts-r.AttemptsUsed, 0), State: ExamOpen,
+		}
+		switch {
+		case r.OpenAttemptID != 0:
+			id := r.OpenAttemptID
+			e.State, e.AttemptID = ExamInProgress, &id
+		case e.AttemptsLeft == 0:
+			continue
+		case r.OpensAt != nil && now.Before(*r.OpensAt):
+			e.State = ExamUpcoming
+		}
+		out.Exams = append(out.Exams, e)
+	}
+	return out, nil
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/oes"
@@ -20,6 +21,9 @@ type Service struct {
 	store *store.Store
 	cache *cache.Cache // nil when caching is disabled by configuration
 	log   *slog.Logger
+	// reminders are the offsets before an exam's opening at which its candidates are
+	// reminded of it; none when empty.
+	reminders []time.Duration
 }
 
 // NewService returns a Service. A nil cache serves every read from the store.

@@ -33,6 +33,14 @@ func (s *Service) UpdateExam(ctx context.Context, id int64, in oes.ExamInput) (o
 	}
 	// Publishing or unpublishing changes whether the exam's questions may be shown at all.
 	s.invalidate(ctx, s.examKeys(ctx, id)...)
+	if in.OpensAt.Set || in.ClosesAt.Set || in.Published != nil || in.Title != nil || in.DurationMinutes != nil ||
+		in.MaxAttempts != nil {
+		// The reminders say when it opens, and what it is: they are written again. The change
+		// stands if that fails; the error tells the admin to send it again.
+		if err := s.reschedule(ctx, e); err != nil {
+			return oes.Exam{}, err
+		}
+	}
 	return e, nil
 }
 

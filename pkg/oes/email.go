@@ -73,10 +73,14 @@ func (s EmailState) Final() bool {
 type EmailKind string
 
 const (
-	EmailVerify  EmailKind = "verify_email"   // the link that verifies a new account's address
-	EmailReset   EmailKind = "reset_password" // the token that sets a new password
-	EmailResult  EmailKind = "attempt_result" // an attempt's score
-	EmailGeneric EmailKind = "message"        // anything else (tools, benchmarks)
+	EmailVerify EmailKind = "verify_email"   // the link that verifies a new account's address
+	EmailReset  EmailKind = "reset_password" // the token that sets a new password
+	EmailResult EmailKind = "attempt_result" // an attempt's score
+	// EmailAnnouncement is what an admin writes to an exam's candidates.
+	EmailAnnouncement EmailKind = "announcement"
+	// EmailReminder tells a candidate that an exam opens soon.
+	EmailReminder EmailKind = "exam_reminder"
+	EmailGeneric  EmailKind = "message" // anything else (tools, benchmarks)
 )
 
 // Email is an email of the outbox as admins see it. Its bodies are never shown.

@@ -31,6 +31,7 @@ const (
 	EEXAMCLOSED         = "exam_closed"
 	EATTEMPTSEXHAUSTED  = "attempts_exhausted"
 	EQUESTIONSNOTPUBLIC = "questions_not_public" // the exam's questions are read through an attempt
+	ENOTACANDIDATE      = "not_a_candidate"      // the exam has candidates and the student is not one
 )
 
 // ELASTADMIN refuses a change of role that would leave no admin; it is a kind of conflict

@@ -66,6 +66,8 @@ func (s *Store) StartAttempt(ctx context.Context, examID, userID int64) (a oes.A
 func startRefusal(examID int64, st dbsqlc.ExamStartStateRow) error {
 	const stamp = time.RFC3339
 	switch {
+	case st.Restricted && !st.Candidate:
+		return &oes.Error{Code: oes.ENOTACANDIDATE, Message: fmt.Sprintf("exam %d is taken by its candidates only", examID)}
 	case st.OpensAt != nil && st.Now.Before(*st.OpensAt):
 		return &oes.Error{Code: oes.EEXAMNOTOPEN, Message: fmt.Sprintf("exam %d opens at %s", examID, st.OpensAt.UTC().Format(stamp))}
 	case st.ClosesAt != nil && !st.Now.Before(*st.ClosesAt):
@@ -308,4 +310,30 @@ func sortedAnswers(a Answers) Answers {
 		out[q] = slices.Compact(o)
 	}
 	return out
+}
+
+// OpenExam is a published exam that has not closed, as one student stands with it.
+type OpenExam struct {
+	ID              int64
+	Title           string
+	DurationMinutes int32
+	OpensAt         *time.Time
+	ClosesAt        *time.Time
+	MaxAttempts     int32
+	AttemptsUsed    int32
+	OpenAttemptID   int64 // the attempt in progress, 0 when none
+}
+
+// ListOpenExams returns the published exams that have not closed at now, open already or
+// later, with how student userID stands with each.
+func (s *Store) ListOpenExams(ctx context.Context, userID int64, now time.Time) ([]OpenExam, error) {
+	rows, err := s.q.ListOpenExamsForUser(ctx, s.pool, dbsqlc.ListOpenExamsForUserParams{UserID: userID, Now: now})
+	if err != nil {
+		return nil, translate(err, "exams")
+	}
+	out := make([]OpenExam, len(rows))
+	for i, r := range rows {
+		out[i] = OpenExam(r)
+	}
+	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/oeshq/oes/db/dbsqlc"
 	"github.com/oeshq/oes/pkg/oes"
 )
@@ -79,7 +81,16 @@ func (s *Store) UpdateExam(ctx context.Context, id int64, in oes.ExamInput) (oes
 // DeleteExam deletes an exam with its questions and options. ENOTFOUND when it does not exist;
 // ECONFLICT when it has attempts, whose results must survive it.
 func (s *Store) DeleteExam(ctx context.Context, id int64) error {
-	n, err := s.q.DeleteExam(ctx, s.pool, id)
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Its reminders are not sent: they would announce an exam that is gone.
+		_, err := s.q.CancelExamReminders(ctx, tx, dbsqlc.CancelExamRemindersParams{Reason: "the exam was deleted", ExamID: &id})
+		if err != nil {
+			return err
+		}
+		n, err = s.q.DeleteExam(ctx, tx, id)
+		return err
+	})
 	if err != nil {
 		return translateRemoval(err, examSubject(id),
 			fmt.Sprintf("exam %d has attempts and cannot be deleted", id))

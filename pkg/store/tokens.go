@@ -148,17 +148,35 @@ func (s *Store) consumeToken(ctx context.Context, tx pgx.Tx, purpose TokenPurpos
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return userID, err
 	}
-	tok, err := s.q.GetUserToken(ctx, tx, dbsqlc.GetUserTokenParams{TokenHash: hash, Purpose: string(purpose)})
+	if err := s.explainToken(ctx, tx, purpose, hash, now); err != nil {
+		return 0, err
+	}
+	// Not reached: the update and the read judge the row by the same now. Refused anyway,
+	// as the update found nothing to spend.
+	return 0, invalidToken("has expired: ask for a new one")
+}
+
+// CheckToken reports whether the token whose hash is tokenHash would be accepted for purpose
+// at now, without spending it: nil when it would, else EINVALID on the field "token" as
+// VerifyEmail says. It is what a page shows before the token is used.
+func (s *Store) CheckToken(ctx context.Context, purpose TokenPurpose, tokenHash []byte, now time.Time) error {
+	return translate(s.explainToken(ctx, s.pool, purpose, tokenHash, now), "token")
+}
+
+// explainToken returns nil when the token is usable at now, else why it is not.
+func (s *Store) explainToken(ctx context.Context, db dbsqlc.DBTX, purpose TokenPurpose, hash []byte, now time.Time) error {
+	tok, err := s.q.GetUserToken(ctx, db, dbsqlc.GetUserTokenParams{TokenHash: hash, Purpose: string(purpose)})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return 0, invalidToken("is not valid: it may have been replaced by a newer one")
+		return invalidToken("is not valid: it may have been replaced by a newer one")
 	case err != nil:
-		return 0, err
+		return err
 	case tok.UsedAt != nil:
-		return 0, invalidToken("has already been used")
-	default:
-		return 0, invalidToken("has expired: ask for a new one")
+		return invalidToken("has already been used")
+	case !tok.ExpiresAt.After(now):
+		return invalidToken("has expired: ask for a new one")
 	}
+	return nil
 }
 
 func invalidToken(reason string) *oes.Error {

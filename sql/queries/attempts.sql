@@ -1,6 +1,6 @@
 -- name: StartAttempt :one
--- StartAttempt opens an attempt at a published exam that is open now and of which the student
--- has attempts left. It yields no row when any of that does not hold, or when the student has
+-- StartAttempt opens an attempt at a published exam that is open now, of which the student
+-- has attempts left and is a candidate (when it has candidates). It yields no row when any of that does not hold, or when the student has
 -- an attempt at it open already (attempts_open_key): ExamStartState tells which. Two starts at
 -- once cannot both take the last attempt: only one attempt may be open.
 INSERT INTO attempts (exam_id, user_id)
@@ -9,6 +9,8 @@ WHERE e.id = @exam_id AND e.published
     AND (e.opens_at IS NULL OR e.opens_at <= now())
     AND (e.closes_at IS NULL OR now() < e.closes_at)
     AND (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = @user_id) < e.max_attempts
+    AND (NOT EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id)
+        OR EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id AND c.user_id = @user_id))
 ON CONFLICT (exam_id, user_id) WHERE submitted_at IS NULL DO NOTHING
 RETURNING id;
 
@@ -18,7 +20,9 @@ SELECT id FROM attempts WHERE exam_id = @exam_id AND user_id = @user_id AND subm
 -- name: ExamStartState :one
 -- ExamStartState is what decides whether a student may start an attempt at an exam now.
 SELECT e.published, e.opens_at, e.closes_at, e.max_attempts, now()::timestamptz AS now,
-    (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = @user_id)::integer AS attempts
+    (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = @user_id)::integer AS attempts,
+    EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id) AS restricted,
+    EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id AND c.user_id = @user_id) AS candidate
 FROM exams e WHERE e.id = @exam_id;
 
 -- name: GetAttempt :one
@@ -104,3 +108,16 @@ WHERE a.submitted_at IS NULL
   AND least(a.started_at + make_interval(mins => e.duration_minutes), e.closes_at) <= @now::timestamptz
 ORDER BY a.started_at, a.id
 LIMIT @max;
+
+-- name: ListOpenExamsForUser :many
+-- ListOpenExamsForUser returns the published exams that have not closed, open now or later, of
+-- which the student is a candidate (those with candidates) or that are open to every student,
+-- with the attempts the student has started at each and the one in progress (0: none).
+SELECT e.id, e.title, e.duration_minutes, e.opens_at, e.closes_at, e.max_attempts,
+    (SELECT count(*) FROM attempts a WHERE a.exam_id = e.id AND a.user_id = @user_id)::integer AS attempts_used,
+    coalesce((SELECT a.id FROM attempts a WHERE a.exam_id = e.id AND a.user_id = @user_id AND a.submitted_at IS NULL), 0)::bigint AS open_attempt_id
+FROM exams e
+WHERE e.published AND (e.closes_at IS NULL OR e.closes_at > @now::timestamptz)
+    AND (NOT EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id)
+        OR EXISTS (SELECT 1 FROM exam_candidates c WHERE c.exam_id = e.id AND c.user_id = @user_id))
+ORDER BY e.opens_at NULLS FIRST, e.id;

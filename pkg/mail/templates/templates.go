@@ -33,10 +33,9 @@ type Verification struct {
 
 // PasswordReset is what the password-reset email says.
 type PasswordReset struct {
-	Name       string        // the account holder's name, as registered
-	Token      string        // the reset token
-	ConfirmURL string        // the endpoint the token and the new password are posted to
-	ExpiresIn  time.Duration // how long the token works
+	Name      string        // the account holder's name, as registered
+	ResetURL  string        // the link to the page that sets a new password, token included
+	ExpiresIn time.Duration // how long the link works
 }
 
 var funcs = map[string]any{"duration": humanDuration}

@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"net/textproto"
 	"strings"
+	"time"
 )
 
 // Message is one message the server accepted: its envelope, its raw data, and the parts a
@@ -21,6 +22,8 @@ type Message struct {
 	To   []string // RCPT TO, in order
 	Data []byte   // the data as received, headers and body
 	TLS  bool     // whether the session was encrypted
+	// Received is when the server accepted the message's data.
+	Received time.Time
 
 	Header  mail.Header // the top-level headers, as sent
 	Subject string      // decoded from RFC 2047 encoded words

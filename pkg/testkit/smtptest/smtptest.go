@@ -206,6 +206,7 @@ func (s *Server) record(m *Message) {
 	defer s.mu.Unlock()
 	s.delivered++
 	if m != nil {
+		m.Received = time.Now()
 		s.messages = append(s.messages, *m)
 	}
 	close(s.changed)

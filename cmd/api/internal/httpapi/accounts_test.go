@@ -341,7 +341,7 @@ func TestPasswordReset(t *testing.T) {
 		require.Equal(t, 5, s.AttemptsAllowed)
 		require.Equal(t, templates.PasswordResetSubject, s.Subject)
 		require.Equal(t, b.student.Email, s.Recipient)
-		require.Contains(t, e.Message.Text, testBaseURL+"/api/v1/auth/password-reset/confirm")
+		require.Contains(t, e.Message.Text, testBaseURL+"/reset-password?token=", "the link opens the reset page")
 		token = resetToken(t, e.Message)
 	})
 	t.Run("confirm400ShortPassword", func(t *testing.T) {

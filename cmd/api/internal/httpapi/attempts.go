@@ -48,6 +48,16 @@ func (h attempts) start(c *gin.Context) {
 	respond(c, status, v, err)
 }
 
+// openExams answers with the exams the caller may still take.
+func (h attempts) openExams(c *gin.Context) {
+	who, ok := h.caller(c)
+	if !ok {
+		return
+	}
+	v, err := h.svc.OpenExams(c.Request.Context(), who.UserID)
+	respond(c, http.StatusOK, v, err)
+}
+
 // questions answers with the questions of the caller's attempt in progress, as cached bytes:
 // the way a student reads an exam whose questions are not public.
 func (h attempts) questions(c *gin.Context) {

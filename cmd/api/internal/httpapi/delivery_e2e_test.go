@@ -40,7 +40,8 @@ func startWorker(t *testing.T, b bundle, smtp *smtptest.Server) *delivery.Worker
 
 // The whole account flow over the real pipeline: the api writes the verification email to the
 // outbox with the account, the worker relays it onto the queue and delivers it to an SMTP
-// server, and the link in the delivered message verifies the account.
+// server, and the token of the link in the delivered message verifies the account through the
+// JSON endpoint (TestEmailedLinksInBrowser opens the link itself).
 func TestRegistrationEmailArrivesAndItsLinkVerifies(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

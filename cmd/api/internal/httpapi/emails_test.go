@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/oeshq/oes/cmd/api/internal/httpapi"
 	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/oes"
 )
@@ -70,9 +71,9 @@ func counts(t *testing.T, b bundle) oes.EmailCounts {
 
 var hrefPattern = regexp.MustCompile(`<a href="([^"]+)"`)
 
-// verificationLink returns the path and query of the link in a verification email, checking
-// that both parts carry the same link.
-func verificationLink(t *testing.T, m mail.Message) string {
+// emailedLink returns the path and query of the link in an account email, checking that both
+// parts carry the same link and that it opens the page at path.
+func emailedLink(t *testing.T, m mail.Message, path string) string {
 	t.Helper()
 	match := hrefPattern.FindStringSubmatch(m.HTML)
 	require.NotNil(t, match, "no link in %s", m.HTML)
@@ -80,17 +81,25 @@ func verificationLink(t *testing.T, m mail.Message) string {
 	require.Contains(t, m.Text, "\n"+link+"\n", "the text part carries the same link")
 	u, err := url.Parse(link)
 	require.NoError(t, err)
-	require.Equal(t, "oes.example.org", u.Host, "links point at APP_BASE_URL")
+	require.Equal(t, "oes.example.org", u.Host, "links point at LINK_BASE_URL, by default APP_BASE_URL")
+	require.Equal(t, path, u.Path)
+	require.Len(t, u.Query().Get("token"), 43, "32 random bytes, base64url")
 	return u.RequestURI()
 }
 
-var resetTokenPattern = regexp.MustCompile(`Reset token:\s+(\S+)`)
+// verificationLink returns the JSON endpoint that verifies with the token of the link in a
+// verification email, for API clients; the link itself opens VerifyPagePath.
+func verificationLink(t *testing.T, m mail.Message) string {
+	t.Helper()
+	u, err := url.Parse(emailedLink(t, m, httpapi.VerifyPagePath))
+	require.NoError(t, err)
+	return httpapi.VerifyPath + "?" + u.RawQuery
+}
 
-// resetToken returns the token in a password-reset email.
+// resetToken returns the token of the link in a password-reset email.
 func resetToken(t *testing.T, m mail.Message) string {
 	t.Helper()
-	match := resetTokenPattern.FindStringSubmatch(m.Text)
-	require.NotNil(t, match, "no token in %s", m.Text)
-	require.Contains(t, m.HTML, match[1])
-	return match[1]
+	u, err := url.Parse(emailedLink(t, m, httpapi.ResetPagePath))
+	require.NoError(t, err)
+	return u.Query().Get("token")
 }

@@ -28,7 +28,7 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case oes.EUNAUTHORIZED:
 		return http.StatusUnauthorized
-	case oes.EFORBIDDEN, oes.EEMAILNOTVERIFIED, oes.EQUESTIONSNOTPUBLIC:
+	case oes.EFORBIDDEN, oes.EEMAILNOTVERIFIED, oes.EQUESTIONSNOTPUBLIC, oes.ENOTACANDIDATE:
 		return http.StatusForbidden
 	case oes.ENOTFOUND:
 		return http.StatusNotFound

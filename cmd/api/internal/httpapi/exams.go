@@ -7,6 +7,7 @@ import (
 
 	"github.com/oeshq/oes/pkg/exam"
 	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/store"
 )
 
 type exams struct {
@@ -165,4 +166,66 @@ func respondNoContent(c *gin.Context, err error) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// addCandidates assigns students to an exam.
+func (h exams) addCandidates(c *gin.Context) {
+	examID, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var in store.CandidatesInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	added, err := h.svc.AddCandidates(c.Request.Context(), examID, in)
+	respond(c, http.StatusOK, added, err)
+}
+
+// candidates lists an exam's candidates, paged as the admin lists are.
+func (h exams) candidates(c *gin.Context) {
+	examID, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	page, size, err := paging(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	p, err := h.svc.Candidates(c.Request.Context(), examID, page, size)
+	respond(c, http.StatusOK, p, err)
+}
+
+func (h exams) removeCandidate(c *gin.Context) {
+	examID, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	userID, err := pathID(c, "user_id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	respondNoContent(c, h.svc.RemoveCandidate(c.Request.Context(), examID, userID))
+}
+
+// announce writes an email to every candidate of an exam: 202, the emails are on their way.
+func (h exams) announce(c *gin.Context) {
+	examID, err := pathID(c, "id")
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var in exam.AnnouncementInput
+	if err := decodeJSON(c, &in); err != nil {
+		writeError(c, err)
+		return
+	}
+	a, err := h.svc.Announce(c.Request.Context(), examID, in)
+	respond(c, http.StatusAccepted, a, err)
 }

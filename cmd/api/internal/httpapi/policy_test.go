@@ -207,3 +207,41 @@ func TestExamPolicyIsValidated(t *testing.T) {
 	require.Equal(t, oes.QuestionsPublic, got.QuestionVisibility)
 	require.NotNil(t, got.OpensAt, "fields left out keep their value")
 }
+
+func TestStudentsListTheExamsOpenToThem(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	later := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	earlier := time.Now().Add(-time.Hour).UTC()
+	open, _ := createPolicyExam(t, b, "Open", oes.ExamInput{MaxAttempts: ptr(int32(2))})
+	upcoming, _ := createPolicyExam(t, b, "Upcoming", oes.ExamInput{OpensAt: oes.OptionalTime{Set: true, Time: &later}})
+	createPolicyExam(t, b, "Closed", oes.ExamInput{ClosesAt: oes.OptionalTime{Set: true, Time: &earlier}})
+	used, _ := createPolicyExam(t, b, "Used up", oes.ExamInput{})
+	inProgress, _ := createPolicyExam(t, b, "Going", oes.ExamInput{})
+	createExam(t, b.api, "Draft", false)
+
+	submitBlank(t, b, startAttempt(t, b, open.ID, b.studentJWT).ID, b.studentJWT)
+	submitBlank(t, b, startAttempt(t, b, used.ID, b.studentJWT).ID, b.studentJWT)
+	going := startAttempt(t, b, inProgress.ID, b.studentJWT)
+
+	rec := do(t, b.api, call{method: "GET", path: "/api/v1/users/me/open-exams", as: b.studentJWT})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	list := decode[attempt.OpenExamList](t, rec).Exams
+	byTitle := map[string]attempt.OpenExam{}
+	for _, e := range list {
+		byTitle[e.Title] = e
+	}
+	require.Len(t, list, 3, "not the closed, the used-up or the draft exam: %s", rec.Body.String())
+	require.Equal(t, attempt.ExamOpen, byTitle["Open"].State)
+	require.Equal(t, int32(1), byTitle["Open"].AttemptsLeft)
+	require.Equal(t, attempt.ExamUpcoming, byTitle["Upcoming"].State)
+	require.True(t, byTitle["Upcoming"].OpensAt.Equal(later))
+	require.Equal(t, upcoming.ID, byTitle["Upcoming"].ExamID)
+	require.Equal(t, attempt.ExamInProgress, byTitle["Going"].State)
+	require.Equal(t, going.ID, *byTitle["Going"].AttemptID)
+
+	// Another student has every attempt left.
+	rec = do(t, b.api, call{method: "GET", path: "/api/v1/users/me/open-exams", as: otherStudent(t, b)})
+	require.Len(t, decode[attempt.OpenExamList](t, rec).Exams, 4)
+	requireError(t, do(t, b.api, call{method: "GET", path: "/api/v1/users/me/open-exams"}), http.StatusUnauthorized, oes.EUNAUTHORIZED, "")
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -78,8 +79,9 @@ func (l limits) allow(c *gin.Context, b ratelimit.Bucket, perMinute int) bool {
 	return false
 }
 
-// peekEmail returns the "email" member of a JSON body, or "" when there is none, and leaves
-// the body for the handler to read, failures included (an oversized body stays a 413).
+// peekEmail returns the "email" member of a JSON body, or the "email" field of a form (the
+// account pages), or "" when there is none, and leaves the body for the handler to read,
+// failures included (an oversized body stays a 413).
 func peekEmail(c *gin.Context) string {
 	if c.Request.Body == nil {
 		return ""
@@ -92,6 +94,13 @@ func peekEmail(c *gin.Context) string {
 	c.Request.Body = io.NopCloser(rest)
 	if err != nil {
 		return ""
+	}
+	if c.ContentType() == "application/x-www-form-urlencoded" {
+		form, err := url.ParseQuery(string(b))
+		if err != nil {
+			return ""
+		}
+		return form.Get("email")
 	}
 	var in struct {
 		Email string `json:"email"`

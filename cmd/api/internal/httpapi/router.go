@@ -99,6 +99,15 @@ func NewRouter(d Deps) *gin.Engine {
 	r.POST(ResetPath, lim.general(), lim.auth("reset", true), acc.requestReset)
 	r.POST(ResetConfirmPath, lim.general(), lim.auth("reset_confirm", false), acc.confirmReset)
 
+	// The pages the account emails link to share the JSON endpoints' limits.
+	pg := accountPages{svc: d.Accounts}
+	r.GET(VerifyPagePath, lim.general(), pg.verifyForm)
+	r.POST(VerifyPagePath, lim.general(), pg.verify)
+	r.POST(VerifyResendPagePath, lim.general(), lim.auth("resend", true), pg.resend)
+	r.GET(ResetPagePath, lim.general(), pg.resetForm)
+	r.POST(ResetPagePath, lim.general(), lim.auth("reset_confirm", false), pg.reset)
+	r.POST(ResetRequestPagePath, lim.general(), lim.auth("reset", true), pg.requestReset)
+
 	pr := profiles{svc: d.Profiles}
 	v1.GET("/users/me", pr.me)
 	v1.PATCH("/users/me", pr.update)
@@ -110,6 +119,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/attempts/:id/submit", at.submit)
 	v1.GET("/attempts/:id/result", at.result)
 	v1.GET("/users/me/exams", at.mine)
+	v1.GET("/users/me/open-exams", at.openExams)
 
 	admin := v1.Group("", requireAdmin())
 	admin.POST("/exams", ex.create)
@@ -119,6 +129,10 @@ func NewRouter(d Deps) *gin.Engine {
 	admin.PATCH("/questions/:id", ex.updateQuestion)
 	admin.DELETE("/questions/:id", ex.deleteQuestion)
 	admin.GET("/admin/exams/:id/results", at.examResults)
+	admin.POST("/admin/exams/:id/candidates", ex.addCandidates)
+	admin.GET("/admin/exams/:id/candidates", ex.candidates)
+	admin.DELETE("/admin/exams/:id/candidates/:user_id", ex.removeCandidate)
+	admin.POST("/admin/exams/:id/announcements", ex.announce)
 
 	ad := adminAPI{cache: d.Cache}
 	admin.DELETE("/admin/cache", ad.clearCache)

@@ -76,6 +76,9 @@ type bundle struct {
 	// log is the logger of the apis newAPI builds and of their services: none unless a test
 	// sets it.
 	log *slog.Logger
+	// reminders are the offsets of the exam reminders of the apis newAPI builds: none unless
+	// a test sets them.
+	reminders []time.Duration
 }
 
 // testAPI is a router under test with the access token that call.admin sends.
@@ -125,8 +128,8 @@ func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queu
 	st := store.New(pool)
 	profiles := newProfiles(t, st, c)
 	accounts, err := account.NewService(st, testTokens, account.Config{
-		VerifyURL: testBaseURL + httpapi.VerifyPath,
-		ResetURL:  testBaseURL + httpapi.ResetConfirmPath,
+		VerifyURL: testBaseURL + httpapi.VerifyPagePath,
+		ResetURL:  testBaseURL + httpapi.ResetPagePath,
 		VerifyTTL: 24 * time.Hour,
 		ResetTTL:  time.Hour,
 		// bcrypt's least cost: the default would make hashing dominate the tests under -race.
@@ -135,7 +138,7 @@ func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queu
 		Revoker:      profiles,
 	}, log)
 	require.NoError(t, err)
-	exams := exam.NewService(st, c, log)
+	exams := exam.NewService(st, c, log).WithReminders(b.reminders)
 	h := httpapi.NewRouter(httpapi.Deps{
 		Log:       log,
 		Exams:     exams,
