@@ -27,7 +27,7 @@ const (
 
 // bench prepares the bench database, starts the sink, measures every sender in every round
 // (the worker's round: writing the outbox, relaying it, draining it), then the latency of a
-// steady stream of emails and the registrations, and reports.
+// steady stream of emails, the registrations and an announcement, and reports.
 func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	redisURL := os.Getenv("QUEUE_REDIS_URL")
 	if redisURL == "" {
@@ -170,6 +170,14 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return err
 		}
 		rep.register = &reg
+	}
+	if o.announce > 0 {
+		progress("announcement to %d candidates, one worker running", o.announce)
+		a, err := measureAnnounce(ctx, r, newQueue("announce"), o, &check)
+		if err != nil {
+			return err
+		}
+		rep.announce = &a
 	}
 
 	rep.printText(stdout)

@@ -78,6 +78,13 @@ func outboxStates(ctx context.Context, pool *pgxpool.Pool) (map[string]int, erro
 	return n, rows.Err()
 }
 
+// pendingEmails counts the outbox's pending emails, from the relay's index of them.
+func pendingEmails(ctx context.Context, pool *pgxpool.Pool) (int, error) {
+	var n int
+	err := pool.QueryRow(ctx, "SELECT count(*) FROM email_outbox WHERE state = 'pending'").Scan(&n)
+	return n, err
+}
+
 // expectStates waits until the outbox's emails are in the states want counts, for at most
 // within, polling every poll.
 func expectStates(ctx context.Context, pool *pgxpool.Pool, want map[string]int, within, poll time.Duration) error {

@@ -146,10 +146,19 @@ func measureDrain(ctx context.Context, r *rig, client *queue.Client, msgs []oesm
 // expectRecipients checks that the sink accepted, since its count was base, one message for
 // each of msgs and no other: none lost, none twice.
 func (r *rig) expectRecipients(base int, msgs []oesmail.Message) error {
+	to := make([]string, len(msgs))
+	for i, m := range msgs {
+		to[i] = m.To[0]
+	}
+	return r.expectAddresses(base, to)
+}
+
+// expectAddresses checks that the sink accepted, since its count was base, one message for
+// each address of addrs and none for any other address: none lost, none twice.
+func (r *rig) expectAddresses(base int, addrs []string) error {
 	got := r.sink.ByRecipientFrom(base)
 	var lost, twice []string
-	for _, m := range msgs {
-		to := m.To[0]
+	for _, to := range addrs {
 		switch n := got[to]; {
 		case n == 0:
 			lost = append(lost, to)
@@ -162,7 +171,7 @@ func (r *rig) expectRecipients(base int, msgs []oesmail.Message) error {
 		return nil
 	}
 	err := fmt.Errorf("the sink accepted %d messages for %d emails: %d lost, %d sent more than once, %d to addresses of no email",
-		r.sink.Delivered()-base, len(msgs), len(lost), len(twice), len(got))
+		r.sink.Delivered()-base, len(addrs), len(lost), len(twice), len(got))
 	if len(lost) > 0 {
 		err = fmt.Errorf("%w; first lost: %s", err, lost[0])
 	}

@@ -3,10 +3,11 @@
 // through POST /api/v1/auth/register), how fast the relay moves them onto the queue, how fast
 // one email worker delivers a backlog to an SMTP server that accepts everything, next to the
 // ceiling measured in the same run (a plain net/smtp program sending the same messages over
-// as many persistent connections as the worker has deliveries at once), and how long an
-// email written at a steady rate takes from its commit to the server's accept.
+// as many persistent connections as the worker has deliveries at once), how long an
+// email written at a steady rate takes from its commit to the server's accept, and how long an
+// exam's announcement to 10,000 candidates takes to be written, queued and delivered.
 //
-//	drain -worker .local/bin/emailworker [-api .local/bin/api] [-n 2000] [-conns 5] [-rounds 1] [-markdown PATH]
+//	drain -worker .local/bin/emailworker [-api .local/bin/api] [-n 2000] [-conns 5] [-rounds 1] [-announce 10000] [-markdown PATH]
 //
 // REDIS_URL (or QUEUE_REDIS_URL) names the queue's Redis and DATABASE_URL the Postgres server
 // (deploy/local/with-services.sh provides both); drain works in a database of its own, the
@@ -45,6 +46,7 @@ type options struct {
 	enqueuers int
 	register  int
 	clients   int
+	announce  int
 	markdown  string
 
 	latencyRate     int
@@ -73,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	// -send and -sink are for drain's own use and stay out of -help.
 	fs := benchkit.NewFlagSet("drain", stderr, "Usage: drain -worker PATH [flags]\n"+
-		"Measures the email outbox's write and relay rates, one worker's drain rate against a plain SMTP sender, and the latency from commit to SMTP accept.", "send", "sink")
+		"Measures the email outbox's write and relay rates, one worker's drain rate against a plain SMTP sender, the latency from commit to SMTP accept, and an exam's announcement.", "send", "sink")
 	fs.StringVar(&o.worker, "worker", "", "path of the emailworker binary (required)")
 	fs.StringVar(&o.api, "api", "", "path of the api binary; when set, also measure POST /api/v1/auth/register")
 	fs.IntVar(&o.n, "n", 2000, "messages each sender delivers, and emails written to the outbox and relayed")
@@ -86,6 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.latencyDuration, "latency-duration", 10*time.Second, "how long the latency phase writes emails, after a second of warm-up")
 	fs.DurationVar(&o.latencyCompare, "latency-compare", 5*time.Millisecond,
 		"also measure the latency with this EMAIL_FETCH_INTERVAL, for comparison with the shipped one; 0 for none")
+	fs.IntVar(&o.announce, "announce", 10000, "candidates of the exam whose announcement is measured; 0 for none")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the results as markdown to this file")
 	fs.StringVar(&o.send, "send", "", "")
 	fs.StringVar(&o.sinkAddr, "sink", "", "")
@@ -118,6 +121,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("%w: -register must be from 1 to 10000", benchkit.ErrUsage)
 	case o.clients < 1 || o.clients > 256:
 		return o, fmt.Errorf("%w: -clients must be from 1 to 256", benchkit.ErrUsage)
+	case o.announce < 0 || o.announce > 100000:
+		return o, fmt.Errorf("%w: -announce must be from 0 to 100000", benchkit.ErrUsage)
 	case o.latencyRate < 1 || o.latencyRate > 5000:
 		return o, fmt.Errorf("%w: -latency-rate must be from 1 to 5000", benchkit.ErrUsage)
 	case o.latencyDuration < time.Second || o.latencyDuration > 10*time.Minute:
@@ -134,4 +139,5 @@ const (
 	deliverWithin  = 2 * time.Minute // one sender delivering its messages
 	completeWithin = 30 * time.Second
 	registerWithin = 3 * time.Minute // all the registrations together
+	announceWithin = 5 * time.Minute // an announcement, from the call to its last delivery
 )

@@ -32,6 +32,7 @@ type report struct {
 	write, relay             []enqueueRun // one per round, the worker's emails
 	latency                  []latencyRun // the shipped fetch interval first
 	register                 *enqueueRun  // nil without -api
+	announce                 *announceRun // nil with -announce 0
 }
 
 // medianIndex returns the index of the median of rates: of the lower middle one for an
@@ -145,6 +146,7 @@ func (r report) summary() benchkit.Table {
 		{"relay emails/s", fmt.Sprintf("%.0f", medianEnqueue(r.relay).rate()), ""},
 		register,
 	}
+	rows = append(rows, r.announcementSummary()...)
 	for _, l := range r.latency {
 		p99 := percentile(l.total, 0.99)
 		rows = append(rows, []string{fmt.Sprintf("commit → accept p99 at %.0f emails/s, %s", l.rate, l.fetchLabel()),
@@ -174,6 +176,9 @@ func (r report) describe() []string {
 		"CPU per message is CPU time over the measured time divided by the messages: of the sender process, of drain (which is the sink), of Redis (its own count), of Postgres's processes serving the bench database (from /proc); other CPU is the rest of the machine, in cores.",
 		"The client of the outbox write and the relay is drain; of the registrations, the api, whose requests each hash a password with bcrypt and write the account and its email in one transaction: that row measures the endpoint.",
 	}
+	if r.announce != nil {
+		lines = append(lines, r.announcementLine())
+	}
 	if r.pgCPUNote != "" {
 		lines = append(lines, "Postgres CPU is not known: "+r.pgCPUNote+".")
 	}
@@ -191,6 +196,9 @@ func (r report) costLines() []string {
 	for _, l := range r.latency {
 		lines = append(lines, fmt.Sprintf("  latency, %-5s %s", l.fetch.String()+":", l.use.rstats.perJob(l.emails)))
 	}
+	if r.announce != nil {
+		lines = append(lines, "  announcement:  "+r.announce.use.rstats.perJob(r.announce.emails))
+	}
 	note := "statements from pg_stat_statements"
 	if r.pgStmtNote != "" {
 		note = "statements not known: pg_stat_statements is not loaded"
@@ -201,6 +209,9 @@ func (r report) costLines() []string {
 		"  drain:         "+d.use.pstats.perJob(d.messages))
 	if r.register != nil {
 		lines = append(lines, "  register:      "+r.register.use.pstats.perJob(r.register.jobs))
+	}
+	if r.announce != nil {
+		lines = append(lines, "  announcement:  "+r.announce.use.pstats.perJob(r.announce.emails))
 	}
 	return lines
 }
@@ -214,6 +225,9 @@ func (r report) body() benchkit.Report {
 	tables = append(tables, r.queueing())
 	if len(r.latency) > 0 {
 		tables = append(tables, r.latencies(), r.latencyParts())
+	}
+	if r.announce != nil {
+		tables = append(tables, r.announcement())
 	}
 	return benchkit.Report{Lines: r.describe(), Tables: append(tables, r.summary())}
 }
