@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,7 +25,7 @@ var (
 	apiPieces = []any{
 		config.Database{}, config.Redis{}, config.Cache{}, config.HTTP{}, config.Shutdown{},
 		config.Log{}, config.Queue{}, config.Auth{}, config.CacheEncryption{}, config.RateLimit{},
-		config.Metrics{}, config.Admin{}, config.Exams{},
+		config.Browser{}, config.Metrics{}, config.Admin{}, config.Exams{},
 	}
 	workerPieces = []any{
 		config.Database{}, config.Redis{}, config.Queue{}, config.Worker{}, config.SMTP{}, config.Shutdown{}, config.Log{},
@@ -286,4 +287,23 @@ func TestKustomizationFiles(t *testing.T) {
 		}
 	}
 	require.Contains(t, readKustomization(t, "k8s/overlays/production").Resources, "../../base")
+}
+
+// TestProductionTrustsTheIngress checks that the production overlay names the ingress
+// controller's network in TRUSTED_PROXIES, without which every client shares one rate-limit
+// bucket, and that its browser settings are ones the api accepts.
+func TestProductionTrustsTheIngress(t *testing.T) {
+	o := objects{}
+	decodeFile(t, "k8s/overlays/production/config.yaml", &o)
+	api := o.configMap(t, "oes-api").Data
+	require.NotEmpty(t, api["TRUSTED_PROXIES"], "production: TRUSTED_PROXIES must name the ingress controller's network")
+	for _, p := range strings.Split(api["TRUSTED_PROXIES"], ",") {
+		prefix, err := netip.ParsePrefix(p)
+		require.NoError(t, err, "TRUSTED_PROXIES: %q is not a CIDR", p)
+		require.True(t, prefix.Addr().IsPrivate(), "TRUSTED_PROXIES: %s is not a private network", p)
+	}
+	hsts, err := time.ParseDuration(api["HSTS_MAX_AGE"])
+	require.NoError(t, err)
+	require.NoError(t, config.Browser{HSTSMaxAge: hsts}.Validate())
+	require.Positive(t, hsts, "production serves HTTPS only (its ingress's TLS): HSTS is on")
 }

@@ -73,6 +73,10 @@ func TestAdminCreateGivesAWorkingAdminOnAnEmptyDatabase(t *testing.T) {
 	t.Run("createChecksThePasswordAsRegistrationDoes", func(t *testing.T) {
 		err := admin(t, "short\n", "create", "--email", "short@example.org")
 		require.ErrorContains(t, err, "password must be at least 8 characters")
+		// bcrypt would check only the first 72 bytes of a longer one.
+		err = admin(t, strings.Repeat("p", 73)+"\n", "create", "--email", "long@example.org")
+		require.ErrorContains(t, err, "password must be at most 72 bytes")
+		require.Empty(t, signIn(t, "long@example.org", strings.Repeat("p", 72)), "nothing was created")
 		require.ErrorContains(t, admin(t, "", "create", "--email", "none@example.org"), "no password")
 		require.ErrorContains(t, admin(t, "long enough password\n", "create", "--email", "not an address"), "email is not a valid email address")
 	})

@@ -36,6 +36,7 @@ type Config struct {
 	config.Auth
 	config.CacheEncryption
 	config.RateLimit
+	config.Browser
 	config.Admin
 	config.Exams
 }

@@ -45,11 +45,17 @@ func openLimits(cfg Config, log *slog.Logger) (httpapi.RateLimits, func(), error
 	if err != nil {
 		return httpapi.RateLimits{}, nil, fmt.Errorf("RATE_LIMIT_REDIS_URL/CACHE_REDIS_URL/REDIS_URL: %w", err)
 	}
+	local := ratelimit.NewLocal(l, cfg.RateLimitSyncInterval)
 	return httpapi.RateLimits{
-		Limiter:   l,
-		AuthIP:    cfg.RateLimitAuthIP,
-		AuthEmail: cfg.RateLimitAuthEmail,
-		IP:        cfg.RateLimitIP,
-		User:      cfg.RateLimitUser,
-	}, func() { _ = l.Close() }, nil
+		Limiter:      l,
+		Local:        local,
+		AuthIP:       cfg.RateLimitAuthIP,
+		AuthEmail:    cfg.RateLimitAuthEmail,
+		AuthEmailIP:  cfg.RateLimitAuthEmailIP,
+		LoginIP:      cfg.RateLimitLoginIP,
+		LoginEmailIP: cfg.RateLimitLoginEmailIP,
+		LoginEmail:   cfg.RateLimitLoginEmail,
+		IP:           cfg.RateLimitIP,
+		User:         cfg.RateLimitUser,
+	}, func() { local.Close(); _ = l.Close() }, nil
 }

@@ -35,7 +35,7 @@ func TestHelpListsProfileAndLimitVariables(t *testing.T) {
 	out, code := runMain(t, "--help")
 	require.Equal(t, 0, code, out)
 	for _, v := range []string{"CACHE_ENCRYPTION_KEY", "RATE_LIMIT_ENABLED", "RATE_LIMIT_AUTH_IP", "RATE_LIMIT_AUTH_EMAIL",
-		"RATE_LIMIT_IP", "RATE_LIMIT_USER", "RATE_LIMIT_REDIS_URL", "RATE_LIMIT_PREFIX", "TRUSTED_PROXIES"} {
+		"RATE_LIMIT_IP", "RATE_LIMIT_USER", "RATE_LIMIT_SYNC_INTERVAL", "RATE_LIMIT_REDIS_URL", "RATE_LIMIT_PREFIX", "TRUSTED_PROXIES"} {
 		require.Contains(t, out, v)
 	}
 }

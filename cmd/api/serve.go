@@ -121,7 +121,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Log:            log,
 		Exams:          exams,
 		Accounts:       accounts,
-		Attempts:       attempt.NewService(st, exams, c, cfg.EmailAttempts, log),
+		Attempts:       attempt.NewService(st, exams, c, cfg.EmailAttempts, log).WithSealer(sealer),
 		Tokens:         tokens,
 		Outbox:         outbox.NewService(st),
 		Dashboard:      httpapi.NewDashboard(q),
@@ -130,6 +130,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Profiles:       profiles,
 		Limits:         limits,
 		TrustedProxies: cfg.TrustedProxies,
+		HSTSMaxAge:     cfg.HSTSMaxAge,
+		AllowedOrigins: cfg.CORSAllowedOrigins,
 		Metrics:        reg,
 	})
 	srv := &http.Server{
@@ -168,6 +170,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		_ = srv.Close()
 		return fmt.Errorf("shutdown: in-flight requests did not finish in %s: %w", cfg.ShutdownTimeout, err)
 	}
+	// The emails the last requests asked for are written before the database closes.
+	accounts.Wait()
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

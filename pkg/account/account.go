@@ -67,6 +67,7 @@ type Service struct {
 	// unknown address costs as long as with a known one. It is made at first use: at the
 	// default cost it takes as long as a sign-in, which start-up need not wait for.
 	dummyHash func() []byte
+	detached  *detached // the work of resend and reset requests; see Wait
 }
 
 // NewService returns a Service storing accounts and their emails in st and signing access
@@ -95,7 +96,7 @@ func NewService(st *store.Store, tokens *auth.Tokens, cfg Config, log *slog.Logg
 		h, _ := bcrypt.GenerateFromPassword([]byte(rand.Text()), cfg.PasswordCost) // the cost is valid
 		return h
 	})
-	return &Service{store: st, tokens: tokens, cfg: cfg, log: log, dummyHash: dummy}, nil
+	return &Service{store: st, tokens: tokens, cfg: cfg, log: log, dummyHash: dummy, detached: newDetached()}, nil
 }
 
 // emailToken is a token sent by email: Value goes into the email, Hash into the database.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,7 @@ func TestEachTokenHasOneEmailAndTheNewestReplacesTheUnsentOnes(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, b.svc.ResendVerification(ctx, "ann@example.org"))
 	require.NoError(t, b.svc.RequestPasswordReset(ctx, "ann@example.org"))
+	b.svc.Wait() // the emails are written after the calls return
 
 	es, err := b.store.ListUserEmails(ctx, r.User.ID, 1, 10)
 	require.NoError(t, err)
@@ -93,5 +95,26 @@ func TestNewServiceRefusesBadConfig(t *testing.T) {
 			_, err := NewService(nil, nil, c, nil)
 			require.Error(t, err)
 		})
+	}
+}
+
+// bcrypt reads a password's first 72 bytes only: Login refuses anything longer as a wrong
+// password, so that nothing appended to a 72-byte password signs in.
+func TestLoginRefusesPasswordsOver72Bytes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	long := strings.Repeat("p", MaxPasswordBytes)
+	hash, err := bcrypt.GenerateFromPassword([]byte(long), bcrypt.MinCost)
+	require.NoError(t, err)
+	now := time.Now()
+	_, err = b.store.CreateUser(ctx, store.NewUser{Email: "long@example.org", Name: "Long", PasswordHash: string(hash),
+		Role: oes.RoleStudent, EmailVerifiedAt: &now})
+	require.NoError(t, err)
+	_, err = b.svc.Login(ctx, "long@example.org", long)
+	require.NoError(t, err)
+	for _, pw := range []string{long + "x", long + long} {
+		_, err = b.svc.Login(ctx, "long@example.org", pw)
+		require.Equal(t, oes.EUNAUTHORIZED, oes.ErrorCode(err))
 	}
 }

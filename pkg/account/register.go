@@ -90,14 +90,19 @@ func (s *Service) CheckVerification(ctx context.Context, token string) error {
 // address is not verified yet, and does nothing otherwise: the caller learns nothing about
 // which addresses have accounts. The new token replaces any earlier one, and an earlier email
 // not sent yet is cancelled, its link being dead. EINVALID only when email is not an address at
-// all; the store's failures are returned (a 503 says nothing about the account).
+// all.
+//
+// As RequestPasswordReset, it returns once the address is checked and does the rest afterwards
+// (see Wait), so that it returns as soon whatever the address; the store's failures are logged.
 func (s *Service) ResendVerification(ctx context.Context, email string) error {
-	_, err := s.issueToken(ctx, email, store.PurposeVerifyEmail, s.cfg.VerifyTTL,
-		func(acc store.Account) bool { return acc.EmailVerifiedAt == nil },
-		func(acc store.Account, tok emailToken) (store.NewEmail, error) {
-			return s.verificationEmail(acc.Email, acc.Name, tok)
-		})
-	return err
+	return s.issueLater(ctx, email, "verification", func(ctx context.Context, email string) error {
+		_, err := s.issueToken(ctx, email, store.PurposeVerifyEmail, s.cfg.VerifyTTL,
+			func(acc store.Account) bool { return acc.EmailVerifiedAt == nil },
+			func(acc store.Account, tok emailToken) (store.NewEmail, error) {
+				return s.verificationEmail(acc.Email, acc.Name, tok)
+			})
+		return err
+	})
 }
 
 func (s *Service) verificationEmail(to, name string, tok emailToken) (store.NewEmail, error) {

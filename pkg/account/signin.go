@@ -37,6 +37,12 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 	if err := fs.err(); err != nil {
 		return Session{}, err
 	}
+	if len(password) > MaxPasswordBytes {
+		// bcrypt reads only the first 72 bytes: unrefused, a password that long would sign in
+		// with anything appended. No password can be set longer, so it is a wrong one, whatever
+		// the account.
+		return Session{}, errBadCredentials
+	}
 
 	acc, err := s.store.GetAccountByEmail(ctx, email)
 	switch {
@@ -48,7 +54,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 		return Session{}, err
 	}
 	if err := bcrypt.CompareHashAndPassword([]byte(acc.PasswordHash), []byte(password)); err != nil {
-		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) || len(password) > MaxPasswordBytes {
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 			return Session{}, errBadCredentials
 		}
 		return Session{}, err // a stored hash that bcrypt cannot read

@@ -147,9 +147,12 @@ type userExams struct {
 // attempts in progress, when a state in it would turn stale.
 func (s *Service) UserExamsJSON(ctx context.Context, userID int64) ([]byte, error) {
 	key := cache.UserExams(userID)
-	if s.cache != nil {
-		if b, found, err := s.cache.Get(ctx, key); err == nil && found {
-			return b, nil
+	if s.personal() {
+		if sealed, found, err := s.cache.Get(ctx, key); err == nil && found {
+			if b, err := s.sealer.Open(key, sealed); err == nil {
+				return b, nil
+			}
+			// Sealed under a previous key, or damaged: read afresh, and overwrite it.
 		}
 	}
 	attempts, err := s.store.ListUserAttempts(ctx, userID)
@@ -179,9 +182,9 @@ func (s *Service) UserExamsJSON(ctx context.Context, userID int64) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	if s.cache != nil {
+	if s.personal() {
 		// A failure is counted and logged by the cache; the body is still good.
-		_ = s.cache.Set(ctx, key, b, ttl)
+		_ = s.cache.Set(ctx, key, s.sealer.Seal(key, b), ttl)
 	}
 	return b, nil
 }
@@ -213,12 +216,35 @@ func (s *Service) ExamResults(ctx context.Context, examID int64, page, size int)
 	return ResultPage{ExamID: examID, Page: page, Size: size, Results: results}, nil
 }
 
-// cached reads key through the cache, or calls load directly when caching is disabled.
+// cached reads key through the cache, sealed, or calls load directly when personal data may
+// not be cached (no cache, or no sealer).
 func (s *Service) cached(ctx context.Context, key cache.Key, load func(context.Context) ([]byte, error)) ([]byte, error) {
-	if s.cache == nil {
+	if !s.personal() {
 		return load(ctx)
 	}
-	return s.cache.GetOrSet(ctx, key, 0, load)
+	var fresh []byte
+	sealed, err := s.cache.GetOrSet(ctx, key, 0, func(ctx context.Context) ([]byte, error) {
+		b, err := load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		fresh = b
+		return s.sealer.Seal(key, b), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if fresh != nil {
+		return fresh, nil
+	}
+	b, err := s.sealer.Open(key, sealed)
+	if err != nil {
+		// Sealed under a previous key, or damaged: read afresh, and overwrite it.
+		if b, err = load(ctx); err == nil {
+			_ = s.cache.Set(ctx, key, s.sealer.Seal(key, b), 0)
+		}
+	}
+	return b, err
 }
 
 // OpenExam is an exam a student may take now or later: its window, and how many of its

@@ -41,6 +41,9 @@ type Service struct {
 	store *store.Store
 	exams *exam.Service // the exams' policies, read through the cache
 	cache *cache.Cache  // nil when caching is disabled by configuration
+	// sealer encrypts the cached results and exam lists, which hold a student's scores and
+	// answers; without one they are not cached.
+	sealer *cache.Sealer
 	// emailAttempts bounds the failed tries of a result email (EMAIL_ATTEMPTS).
 	emailAttempts int
 	log           *slog.Logger
@@ -54,6 +57,17 @@ type Service struct {
 func NewService(st *store.Store, exams *exam.Service, c *cache.Cache, emailAttempts int, log *slog.Logger) *Service {
 	return &Service{store: st, exams: exams, cache: c, emailAttempts: emailAttempts, log: log, now: time.Now}
 }
+
+// WithSealer makes s cache results and students' exam lists sealed by sealer, as profiles
+// are, and returns s. Without it they are read from the store every time: they are never
+// cached in clear.
+func (s *Service) WithSealer(sealer *cache.Sealer) *Service {
+	s.sealer = sealer
+	return s
+}
+
+// personal reports whether values holding a student's data may be cached.
+func (s *Service) personal() bool { return s.cache != nil && s.sealer != nil }
 
 // View is an attempt as its student sees it. Answers is set by SaveAnswers only.
 type View struct {

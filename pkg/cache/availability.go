@@ -25,6 +25,14 @@ var errCorrupt = errors.New("corrupt entry")
 // A call abandoned by its caller's context, or made after Close, is not counted.
 func (c *Cache) fail(ctx context.Context, op string, err error, kinds ...Kind) error {
 	wrapped := fmt.Errorf("cache: %s: %w", op, err)
+	if op != "get" && !errors.Is(err, errClosed) {
+		// A write that may not have reached Redis (a failed invalidation above all, even one
+		// its caller gave up on) leaves entries there that the data has moved past: they
+		// must not be read again. The Cache stops using Redis and, before it uses it again,
+		// moves to a new generation.
+		c.stale.Store(true)
+		c.trip()
+	}
 	if errors.Is(err, errClosed) || (ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 		return wrapped
 	}
@@ -96,6 +104,17 @@ func (c *Cache) reconnect() {
 			ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 			err = client.Do(ctx, client.B().Ping().Build()).Error()
 			cancel()
+		}
+		if err == nil && c.stale.Load() {
+			// Writes failed while Redis was out of reach: what it holds may be stale. A new
+			// generation makes every process read afresh from the store.
+			ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+			err = c.newGeneration(ctx)
+			cancel()
+			if err == nil {
+				c.stale.Store(false)
+				c.log.Warn("cache: writes failed while redis was unreachable; moved to a new generation, entries are read afresh")
+			}
 		}
 		if err != nil {
 			c.logError("reconnect", err)

@@ -66,7 +66,11 @@ type Cache struct {
 
 	counters [kindCount]counters
 
-	up         atomic.Bool  // false while Redis is unreachable or not yet reached
+	up atomic.Bool // false while Redis is unreachable or not yet reached
+	// stale is set when a write (an invalidation above all) may not have reached Redis: the
+	// entries there may be older than the data. The Cache moves to a new generation before it
+	// uses Redis again.
+	stale      atomic.Bool
 	lastLog    atomic.Int64 // unix nanoseconds of the last error log line
 	suppressed atomic.Uint64
 
@@ -341,11 +345,19 @@ func (c *Cache) Clear(ctx context.Context) error {
 	if err := c.ready(); err != nil {
 		return c.fail(ctx, "clear", err)
 	}
-	client := c.redis()
-	if err := c.doWrite(ctx, client.B().Incr().Key(c.genKey).Build()); err != nil {
+	if err := c.newGeneration(ctx); err != nil {
 		return c.fail(ctx, "clear", err)
 	}
 	return nil
+}
+
+// newGeneration sets the generation key to a new random value. A generation is random rather
+// than counted so that no generation is ever used twice: a generation key that is lost
+// (evicted, deleted, a Redis restarted empty) is replaced by a new one, never by one whose
+// entries may still be there.
+func (c *Cache) newGeneration(ctx context.Context) error {
+	client := c.redis()
+	return c.doWrite(ctx, client.B().Set().Key(c.genKey).Value(randomGeneration()).Build())
 }
 
 // read looks key up in the local cache, then in Redis. found is false for a miss; local

@@ -45,16 +45,16 @@
 //
 // An entry of Key k lives at
 //
-//	<namespace>:g<generation>:<k>      e.g. oes:cache:g0:exam:42, oes:cache:g3:all_exams
+//	<namespace>:g<generation>:<k>      e.g. oes:cache:g5f0c2a91d3e4b7c8:exam:42
 //
-// and the current generation at <namespace>:gen (a missing key is generation 0). The
-// generation is read like an entry, so it is normally local too. Clear increments it: every
-// process's local copy of the generation is invalidated, later reads and writes use the new
-// prefix, and the old entries are never read again and expire by their TTL. Clear is thus
-// O(1), reaches every replica, and touches no key outside the namespace (the email queue
-// shares the Redis). The generation key has no TTL; under an allkeys-* maxmemory policy Redis
-// could evict it and bring back entries cleared less than a TTL ago, so prefer noeviction
-// (the queue needs it anyway) or a volatile-* policy.
+// and the current generation at <namespace>:gen. The generation is read like an entry, so it
+// is normally local too. Clear sets it to a new random value: every process's local copy of
+// the generation is invalidated, later reads and writes use the new prefix, and the old
+// entries are never read again and expire by their TTL. Clear is thus O(1), reaches every
+// replica, and touches no key outside the namespace (the email queue shares the Redis). A
+// generation is random, not counted, so none is ever used twice: when the generation key is
+// missing (a new Redis, or the key was evicted or deleted) the first process to notice sets a
+// new one, and entries cleared before are not brought back.
 //
 // # Values
 //
@@ -70,7 +70,11 @@
 // # When Redis is down
 //
 // The cache fails open: Get reports a miss with an error, GetOrSet returns its loader's
-// result, Set, Delete and Clear return an error. Each failure is counted (Stats) and logged
+// result, Set, Delete and Clear return an error. A write that fails (an invalidation above
+// all) may leave Redis holding an entry older than the data, which Redis, back with its data
+// after a partition, a restart from a snapshot or a failover, would serve for its whole TTL:
+// so the Cache stops using Redis at once, and before it uses it again it moves to a new
+// generation, so that no process reads an entry written before. Each failure is counted (Stats) and logged
 // at most once per Config.ErrorLogInterval. After a connection failure the Cache stops asking
 // Redis, so an outage costs requests nothing, and probes it in the background with
 // exponential backoff (100ms up to 5s); when a probe succeeds the Cache uses Redis again.

@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 
 	"github.com/redis/rueidis"
 )
@@ -13,13 +15,18 @@ type genPrefix struct {
 }
 
 // keyPrefix returns the prefix of the current generation. The generation is read with
-// DoCache, so it normally comes from process memory, and Clear's INCR invalidates it in every
-// process. A missing generation key is generation 0.
+// DoCache, so it normally comes from process memory, and Clear's SET invalidates it in every
+// process. A missing generation key (a new Redis, or the key was evicted or deleted) starts a
+// new random generation: the entries of any earlier one are never read again.
 func (c *Cache) keyPrefix(ctx context.Context) (string, error) {
 	client := c.redis()
 	gen, err := client.DoCache(ctx, client.B().Get().Key(c.genKey).Cache(), genLocalTTL).ToString()
 	if rueidis.IsRedisNil(err) {
-		gen, err = "0", nil
+		// Several processes may get here at once: the first SET wins and all use its value.
+		err = client.Do(ctx, client.B().Set().Key(c.genKey).Value(randomGeneration()).Nx().Build()).Error()
+		if err == nil || rueidis.IsRedisNil(err) {
+			gen, err = client.Do(ctx, client.B().Get().Key(c.genKey).Build()).ToString()
+		}
 	}
 	if err != nil {
 		return "", err
@@ -37,4 +44,11 @@ func redisKey(prefix string, k Key) string {
 	b := make([]byte, 0, len(prefix)+32)
 	b = k.appendTo(append(b, prefix...))
 	return rueidis.BinaryString(b) // b is never written again
+}
+
+// randomGeneration returns a generation that no Cache has used: 64 random bits, in hex.
+func randomGeneration() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -59,13 +60,25 @@ func TestCacheEncryptionKeyGenerated(t *testing.T) {
 
 func TestRateLimitValidate(t *testing.T) {
 	t.Parallel()
-	ok := config.RateLimit{RateLimitAuthIP: 1, RateLimitAuthEmail: 1, RateLimitIP: 1, RateLimitUser: 1,
-		RateLimitKeyPrefix: "rl", TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7"}}
+	ok := config.RateLimit{RateLimitAuthIP: 1, RateLimitAuthEmail: 1, RateLimitAuthEmailIP: 1, RateLimitIP: 1, RateLimitUser: 1,
+		RateLimitLoginIP: 1, RateLimitLoginEmailIP: 1, RateLimitLoginEmail: 1, RateLimitKeyPrefix: "rl", TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7"},
+		RateLimitSyncInterval: time.Second}
 	require.NoError(t, ok.Validate())
+	for _, d := range []time.Duration{0, time.Millisecond, 2 * time.Minute} {
+		bad := ok
+		bad.RateLimitSyncInterval = d
+		require.ErrorContains(t, bad.Validate(), "RATE_LIMIT_SYNC_INTERVAL", d)
+	}
 	bad := ok
 	bad.TrustedProxies = []string{"proxy.internal"}
 	require.ErrorContains(t, bad.Validate(), "TRUSTED_PROXIES")
 	bad = ok
 	bad.RateLimitAuthIP = 0
 	require.ErrorContains(t, bad.Validate(), "RATE_LIMIT_AUTH_IP")
+	bad = ok
+	bad.RateLimitLoginEmail = 0
+	require.ErrorContains(t, bad.Validate(), "RATE_LIMIT_LOGIN_EMAIL")
+	bad = ok
+	bad.RateLimitAuthEmailIP = 2
+	require.ErrorContains(t, bad.Validate(), "RATE_LIMIT_AUTH_EMAIL_IP: must be at most RATE_LIMIT_AUTH_EMAIL")
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/oeshq/oes/pkg/cache"
@@ -24,6 +25,18 @@ type Service struct {
 	// reminders are the offsets before an exam's opening at which its candidates are
 	// reminded of it; none when empty.
 	reminders []time.Duration
+	// decoded holds the last decode of cached exam bodies, by id modulo its size, so that a
+	// hot read checks an exam's policy without decoding the same bytes again.
+	decoded [decodedSlots]atomic.Pointer[decodedExam]
+}
+
+// decodedSlots bounds the decoded exams a Service keeps (about 300 bytes each).
+const decodedSlots = 1024
+
+// decodedExam is an exam and the cached body it was decoded from.
+type decodedExam struct {
+	body string
+	exam oes.Exam
 }
 
 // NewService returns a Service. A nil cache serves every read from the store.
@@ -67,15 +80,22 @@ func (s *Service) ExamJSON(ctx context.Context, id int64) ([]byte, error) {
 
 // PublishedExam returns a published exam as ExamJSON caches it: its policy costs a hot read
 // no query. ENOTFOUND for an exam that does not exist or is not published.
+// The exam's pointer fields are shared with later calls: the caller must not write through
+// them.
 func (s *Service) PublishedExam(ctx context.Context, id int64) (oes.Exam, error) {
 	b, err := s.ExamJSON(ctx, id)
 	if err != nil {
 		return oes.Exam{}, err
 	}
+	slot := &s.decoded[uint64(id)%decodedSlots]
+	if d := slot.Load(); d != nil && d.exam.ID == id && d.body == string(b) {
+		return d.exam, nil // the same bytes decode to the same exam
+	}
 	var e oes.Exam
 	if err := json.Unmarshal(b, &e); err != nil {
 		return oes.Exam{}, fmt.Errorf("exam %d: cached body: %w", id, err)
 	}
+	slot.Store(&decodedExam{body: string(b), exam: e})
 	return e, nil
 }
 

@@ -12,6 +12,9 @@
 // no limit. A bucket expires once it is full again, at most a minute after its last request.
 // Subjects that are personal data (email addresses) are hashed before they become key names.
 //
+// Allow counts every request. Check and Fail count only the requests that failed (wrong
+// passwords): Check asks before the work, Fail counts after it, over the limit too.
+//
 // # When Redis is down
 //
 // The limiter fails open: a request is admitted when its count cannot be read. After a
@@ -120,9 +123,10 @@ type Decision struct {
 }
 
 // Allow counts one request in b against perMinute and says whether it is admitted. When Redis
-// cannot be asked the request is admitted (fail open) and the failure logged, rate-limited.
+// cannot be asked the request is admitted (fail open) and the failure logged, rate-limited. A
+// limit below 1 is no limit. A bucket is counted either by Allow or by Check and Fail, never both.
 func (l *Limiter) Allow(ctx context.Context, b Bucket, perMinute int) Decision {
-	if time.Now().UnixNano() < l.skipUntil.Load() {
+	if perMinute < 1 || time.Now().UnixNano() < l.skipUntil.Load() {
 		return Decision{Allowed: true}
 	}
 	res, err := l.rate.Allow(ctx, l.key(b), redis_rate.PerMinute(perMinute))

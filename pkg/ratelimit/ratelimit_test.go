@@ -60,3 +60,43 @@ func TestAllowFailsOpenWithoutRedis(t *testing.T) {
 	}
 	require.Less(t, time.Since(start), 2*time.Second, "an outage must not hold every request")
 }
+
+// Check counts nothing; Fail counts every failure, those over the limit too; Reset empties.
+func TestCheckAndFailCountFailuresOnly(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(t, redistest.URL(t))
+	ctx := context.Background()
+	b := ratelimit.EmailIP("login", "Ann@example.org", "192.0.2.1")
+	require.Equal(t, ratelimit.EmailIP("login", "ann@example.org ", "192.0.2.1"), b)
+	for range 10 {
+		require.True(t, l.Check(ctx, b, 3).Allowed, "checking counts nothing")
+	}
+	for range 3 {
+		require.True(t, l.Check(ctx, b, 3).Allowed)
+		l.Fail(ctx, b, 3)
+	}
+	d := l.Check(ctx, b, 3)
+	require.False(t, d.Allowed)
+	require.InDelta(t, 20*time.Second, d.RetryAfter, float64(time.Second), "a minute over 3: one every 20s")
+
+	// Failures over the limit push the refill out.
+	for range 3 {
+		l.Fail(ctx, b, 3)
+	}
+	require.InDelta(t, 80*time.Second, l.Check(ctx, b, 3).RetryAfter, float64(time.Second))
+
+	l.Reset(ctx, b)
+	require.True(t, l.Check(ctx, b, 3).Allowed)
+	require.True(t, l.Check(ctx, ratelimit.EmailIP("login", "ann@example.org", "192.0.2.2"), 1).Allowed, "another client's pair")
+}
+
+func TestRememberMarksABucket(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(t, redistest.URL(t))
+	ctx := context.Background()
+	b := ratelimit.EmailIP("known", "ann@example.org", "192.0.2.1")
+	require.False(t, l.Remembered(ctx, b))
+	l.Remember(ctx, b, time.Minute)
+	require.True(t, l.Remembered(ctx, b))
+	require.False(t, l.Remembered(ctx, ratelimit.EmailIP("known", "ann@example.org", "192.0.2.2")))
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -252,12 +251,12 @@ func (s *Store) ListExamResults(ctx context.Context, examID int64, page, size in
 	if _, err := s.q.GetExam(ctx, s.pool, examID); err != nil {
 		return nil, translate(err, examSubject(examID))
 	}
-	skip := int64(page-1) * int64(size)
-	if page < 1 || size < 1 || skip > math.MaxInt32 || size > math.MaxInt32 {
+	skip, ok := offset(page, size)
+	if !ok {
 		return []oes.ExamResult{}, nil
 	}
 	rows, err := s.q.ListExamResults(ctx, s.pool, dbsqlc.ListExamResultsParams{
-		ExamID: examID, Skip: int32(skip), Size: int32(size),
+		ExamID: examID, Skip: skip, Size: int32(size),
 	})
 	if err != nil {
 		return nil, translate(err, "results")

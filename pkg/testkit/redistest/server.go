@@ -81,6 +81,7 @@ func (s *Server) Stop() {
 	if s.proc == nil {
 		return
 	}
+	_ = s.proc.Signal(syscall.SIGCONT) // a paused server would not see the SIGTERM
 	_ = s.proc.Signal(syscall.SIGTERM)
 	select {
 	case <-s.exited:
@@ -102,6 +103,21 @@ func (s *Server) Kill() {
 	_ = s.proc.Kill()
 	<-s.exited
 	s.proc = nil
+}
+
+// Pause freezes the server with SIGSTOP, as a network partition would look to its clients:
+// connections stay open and nothing is answered, until Resume.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume lets a paused server run again (SIGCONT), with its data.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		_ = s.proc.Signal(sig)
+	}
 }
 
 // Port returns the server's port.

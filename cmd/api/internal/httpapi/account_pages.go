@@ -153,7 +153,7 @@ func (h accountPages) resend(c *gin.Context) {
 	err := h.svc.ResendVerification(c.Request.Context(), email)
 	if msg, ok := fieldProblem(err, "email"); ok {
 		renderPage(c, statusOf(oes.EINVALID), accountPage{
-			Heading: "Send a new verification email", Email: resendForm(email, "Email address "+msg+"."),
+			Heading: "Send a new verification email", Email: resendForm(echoedEmail(email), "Email address "+msg+"."),
 		})
 		return
 	}
@@ -240,7 +240,7 @@ func (h accountPages) requestReset(c *gin.Context) {
 	err := h.svc.RequestPasswordReset(c.Request.Context(), email)
 	if msg, ok := fieldProblem(err, "email"); ok {
 		renderPage(c, statusOf(oes.EINVALID), accountPage{
-			Heading: "Reset your password", Email: resetRequestForm(email, "Email address "+msg+"."),
+			Heading: "Reset your password", Email: resetRequestForm(echoedEmail(email), "Email address "+msg+"."),
 		})
 		return
 	}
@@ -254,6 +254,10 @@ func (h accountPages) requestReset(c *gin.Context) {
 		Lines:   []string{"If an account uses this email, a password-reset email is on its way.", "Only the newest link works."},
 	})
 }
+
+// echoedEmail is the refused address a form is filled in with again, cut to the longest
+// address there is, so that a page answering a huge one stays small.
+func echoedEmail(email string) string { return truncate(email, account.MaxEmailBytes) }
 
 // fieldProblem returns what an EINVALID err says about field.
 func fieldProblem(err error, field string) (string, bool) {
@@ -274,7 +278,7 @@ func fieldProblem(err error, field string) (string, bool) {
 func renderFailure(c *gin.Context, err error) {
 	code := oes.ErrorCode(err)
 	status := statusOf(code)
-	msg := oes.ErrorMessage(err)
+	msg := truncate(oes.ErrorMessage(err), maxMessageBytes)
 	if status >= http.StatusInternalServerError {
 		logger(c).LogAttrs(c.Request.Context(), slog.LevelError, "request failed",
 			slog.String("code", code), slog.Any("err", err))

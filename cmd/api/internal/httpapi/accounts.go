@@ -70,7 +70,7 @@ func (h accounts) resend(c *gin.Context) {
 	}
 	respond(c, http.StatusAccepted, gin.H{
 		"message": "if an account with an unverified address uses this email, a new verification email is on its way",
-	}, h.svc.ResendVerification(c, in.Email))
+	}, h.svc.ResendVerification(c.Request.Context(), in.Email))
 }
 
 // signIn checks the credentials in the body; when they are wrong it answers the error and
@@ -81,13 +81,30 @@ func (h accounts) signIn(c *gin.Context) (account.Session, bool) {
 		writeError(c, err)
 		return account.Session{}, false
 	}
-	s, err := h.svc.Login(c, in.Email, in.Password)
+	s, err := h.svc.Login(c.Request.Context(), in.Email, in.Password)
+	switch oes.ErrorCode(err) {
+	case "":
+		c.Set(ctxSignIn, signInPassed)
+	case oes.EEMAILNOTVERIFIED: // the password was right
+		c.Set(ctxSignIn, signInPassed)
+	case oes.EUNAUTHORIZED:
+		c.Set(ctxSignIn, signInFailed)
+	}
 	if err != nil {
 		writeError(c, err)
 		return account.Session{}, false
 	}
 	return s, true
 }
+
+// signIn's outcome, for the sign-in limits (limits.login), under ctxSignIn: failed when the
+// address is unknown or the password wrong, passed when the password was right; absent when
+// the credentials were not checked (a malformed body, a store failure).
+const (
+	ctxSignIn    = "oes.sign_in"
+	signInFailed = "failed"
+	signInPassed = "passed"
+)
 
 type loginInput struct {
 	Email    string `json:"email"`
@@ -112,7 +129,7 @@ func (h accounts) requestReset(c *gin.Context) {
 	}
 	respond(c, http.StatusAccepted, gin.H{
 		"message": "if an account uses this email, a password-reset email is on its way",
-	}, h.svc.RequestPasswordReset(c, in.Email))
+	}, h.svc.RequestPasswordReset(c.Request.Context(), in.Email))
 }
 
 func (h accounts) confirmReset(c *gin.Context) {

@@ -69,7 +69,6 @@ func (d dashboard) serve(c *gin.Context) {
 	// (a lane exists once it has held a job) and when Redis fails; callers get the API's error
 	// shape and status instead, and the text goes to the log.
 	c.Writer.Header().Del("Content-Type")
-	c.Writer.Header().Del("X-Content-Type-Options")
 	reason := strings.TrimSpace(w.reason.String())
 	if strings.Contains(reason, "not found") {
 		writeError(c, oes.Errorf(oes.ENOTFOUND, "no such lane or job"))

@@ -46,7 +46,11 @@ func decodeJSON(c *gin.Context, v any) error {
 		}
 		return oes.Invalid(oes.FieldError{Field: field, Message: fmt.Sprintf("must be a %s", jsonType(typeErr.Type.String()))})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		if unquoted, err := strconv.Unquote(name); err == nil {
+			name = unquoted
+		}
+		// Only the first unknown field is named; writeError bounds how much of it is echoed.
 		return oes.Invalid(oes.FieldError{Field: name, Message: "is not a known field"})
 	default:
 		return oes.Invalid(oes.FieldError{Field: "body", Message: "could not be read as JSON"})

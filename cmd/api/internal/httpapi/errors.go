@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -58,6 +60,7 @@ func writeError(c *gin.Context, err error) {
 	if errors.As(err, &e) {
 		body.Error.Details = e.Fields
 	}
+	body.Error = body.Error.bounded()
 	if status >= 500 {
 		logger(c).LogAttrs(c.Request.Context(), slog.LevelError, "request failed",
 			slog.String("code", code), slog.Any("err", err))
@@ -66,4 +69,47 @@ func writeError(c *gin.Context, err error) {
 		}
 	}
 	c.AbortWithStatusJSON(status, body)
+}
+
+// Bounds of an error body. Messages and field names may echo the caller's input (an unknown
+// field's name, a path), and a body may list a problem per input item; bounded so, and even
+// with every byte escaped by JSON (six bytes for one), a body stays under MaxErrorBodyBytes.
+const (
+	// MaxErrorBodyBytes is the most an error body's JSON takes.
+	MaxErrorBodyBytes = 16 << 10
+	maxErrorDetails   = 10  // the problems listed; the message says how many there were
+	maxEchoBytes      = 64  // a field name, or a method, as echoed
+	maxDetailBytes    = 128 // a problem's message
+	maxMessageBytes   = 320 // the error's message
+)
+
+// bounded returns d with at most maxErrorDetails details and its strings truncated.
+func (d errorDetail) bounded() errorDetail {
+	d.Message = truncate(d.Message, maxMessageBytes)
+	if n := len(d.Details); n > maxErrorDetails {
+		d.Message += fmt.Sprintf(" (the first %d of %d problems are listed)", maxErrorDetails, n)
+		d.Details = d.Details[:maxErrorDetails]
+	}
+	if len(d.Details) > 0 {
+		fs := make([]oes.FieldError, len(d.Details))
+		for i, f := range d.Details {
+			fs[i] = oes.FieldError{Field: truncate(f.Field, maxEchoBytes), Message: truncate(f.Message, maxDetailBytes)}
+		}
+		d.Details = fs
+	}
+	return d
+}
+
+// truncate shortens s to at most n bytes, cut at a character boundary and ending in "…" when
+// it was cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	cut := max(n-len(ellipsis), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
 }

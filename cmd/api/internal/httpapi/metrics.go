@@ -42,7 +42,7 @@ func observeRequests(reg prometheus.Registerer) gin.HandlerFunc {
 		if route == "" {
 			route = routeUnmatched
 		}
-		values := []string{methodLabel(c.Request.Method), route, strconv.Itoa(c.Writer.Status())}
+		values := []string{methodLabel(requestMethod(c.Request)), route, strconv.Itoa(c.Writer.Status())}
 		requests.WithLabelValues(values...).Inc()
 		duration.WithLabelValues(values...).Observe(time.Since(start).Seconds())
 	}

@@ -44,7 +44,7 @@ func requestContext(log *slog.Logger) gin.HandlerFunc {
 		}
 		if log.Enabled(c.Request.Context(), level) {
 			logger(c).LogAttrs(c.Request.Context(), level, "request",
-				slog.String("method", c.Request.Method),
+				slog.String("method", requestMethod(c.Request)),
 				slog.String("route", c.FullPath()),
 				slog.Int("status", c.Writer.Status()),
 				slog.Duration("duration", time.Since(start)))

@@ -129,13 +129,48 @@ func TestCachedProfileHoldsNoPersonalDataInClear(t *testing.T) {
 	b := setup(t)
 	rec := do(t, b.api, call{method: http.MethodGet, path: httpapi.ProfilePath, as: b.studentJWT})
 	require.Equal(t, http.StatusOK, rec.Code)
+	// A result and the exam list hold scores and answers.
+	e := createGradedExam(t, b, "Sealed", 30)
+	a := startAttempt(t, b, e.ID, b.studentJWT)
+	rec = do(t, b.api, call{method: "PUT", path: attemptPath(a.ID, "answers"), as: b.studentJWT,
+		body: answersBody(map[int64][]int64{e.single.ID: optionIDs(e.single, 0)})})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	rec = do(t, b.api, call{method: "POST", path: attemptPath(a.ID, "submit"), as: b.studentJWT})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	for _, path := range []string{attemptPath(a.ID, "result"), "/api/v1/users/me/exams"} {
+		for range 2 { // the second read comes from the cache
+			rec = do(t, b.api, call{method: "GET", path: path, as: b.studentJWT})
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		}
+	}
 
 	raw := redistest.Client(t, b.redisURL)
 	ctx := context.Background()
-	key := b.ns + ":g0:" + cache.UserProfile(b.student.ID).String()
-	v, err := raw.Do(ctx, raw.B().Get().Key(key).Build()).ToString()
-	require.NoError(t, err, "the profile is cached at %s", key)
-	for _, clear := range []string{b.student.Email, b.student.Name, "password", "$2a$"} {
-		require.NotContains(t, v, clear)
+	values := map[string]string{}
+	var cursor uint64
+	for {
+		r, err := raw.Do(ctx, raw.B().Scan().Cursor(cursor).Match(b.ns+":*").Count(1000).Build()).AsScanEntry()
+		require.NoError(t, err)
+		for _, k := range r.Elements {
+			v, err := raw.Do(ctx, raw.B().Get().Key(k).Build()).ToString()
+			if err == nil {
+				values[k] = v
+			}
+		}
+		if cursor = r.Cursor; cursor == 0 {
+			break
+		}
+	}
+	for _, kind := range []cache.Kind{cache.KindUserProfile, cache.KindExamResult, cache.KindUserExams} {
+		found := false
+		for k := range values {
+			found = found || strings.Contains(k, ":"+kind.String()+":")
+		}
+		require.True(t, found, "a %s entry is cached: %v", kind, values)
+	}
+	for k, v := range values {
+		for _, clear := range []string{b.student.Email, b.student.Name, "password", "$2a$", `"score"`, "chosen_option_ids"} {
+			require.NotContains(t, v, clear, "key %s", k)
+		}
 	}
 }

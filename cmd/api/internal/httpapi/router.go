@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,12 @@ type Deps struct {
 	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies whose
 	// X-Forwarded-For names the client; none by default, so clients cannot choose their IP.
 	TrustedProxies []string
+	// HSTSMaxAge, when positive, has every answer tell browsers to use HTTPS only for the
+	// api's host that long; zero sends no Strict-Transport-Security.
+	HSTSMaxAge time.Duration
+	// AllowedOrigins are the origins (scheme://host[:port], or "*" alone) of browser front
+	// ends allowed to call the api from their pages (CORS); none sends no CORS headers.
+	AllowedOrigins []string
 	// Metrics receives the request metrics (observeRequests); nil keeps none.
 	Metrics prometheus.Registerer
 	// Dashboard is the queue dashboard (NewDashboard) served to admins under DashboardPath;
@@ -60,17 +67,20 @@ func NewRouter(d Deps) *gin.Engine {
 		d.Log.Error("trusted proxies refused; trusting none", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
+	// Before everything: a HEAD is served again as a GET, through every other middleware.
+	r.Use(serveHEAD(r))
 	if d.Metrics != nil {
-		// First, so that the time of every other middleware and every refusal counts.
+		// Next, so that the time of every other middleware and every refusal counts.
 		r.Use(observeRequests(d.Metrics))
 	}
-	r.Use(requestContext(d.Log), recoverPanics(), limitBody(), identify(d.Tokens, d.Profiles))
+	r.Use(requestContext(d.Log), recoverPanics(), securityHeaders(d.HSTSMaxAge), allowOrigins(d.AllowedOrigins),
+		limitBody(), identify(d.Tokens, d.Profiles))
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, oes.Errorf(oes.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
-			Code: "method_not_allowed", Message: c.Request.Method + " is not allowed here"}})
+			Code: "method_not_allowed", Message: truncate(c.Request.Method, maxEchoBytes) + " is not allowed here"}})
 	})
 
 	docs, err := loadAPIDocs()

@@ -79,11 +79,17 @@ type bundle struct {
 	// reminders are the offsets of the exam reminders of the apis newAPI builds: none unless
 	// a test sets them.
 	reminders []time.Duration
+	// hsts and origins are the HSTS max-age and the CORS origins of the apis newAPI builds:
+	// none unless a test sets them.
+	hsts    time.Duration
+	origins []string
 }
 
 // testAPI is a router under test with the access token that call.admin sends.
 type testAPI struct {
 	http.Handler
+	// router is the api without the wait for detached work: what a client sees.
+	router   http.Handler
 	adminJWT string
 }
 
@@ -143,7 +149,7 @@ func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queu
 		Log:       log,
 		Exams:     exams,
 		Accounts:  accounts,
-		Attempts:  attempt.NewService(st, exams, c, 3, log),
+		Attempts:  attempt.NewService(st, exams, c, 3, log).WithSealer(testSealer),
 		Tokens:    testTokens,
 		Outbox:    outbox.NewService(st),
 		Dashboard: httpapi.NewDashboard(q),
@@ -154,8 +160,16 @@ func (b bundle) newAPI(t testing.TB, pool *pgxpool.Pool, c *cache.Cache, q *queu
 		// A test names its proxies to send X-Forwarded-For; by default none is trusted.
 		TrustedProxies: b.proxies,
 		Metrics:        b.metrics,
+		HSTSMaxAge:     b.hsts,
+		AllowedOrigins: b.origins,
 	})
-	return testAPI{Handler: h, adminJWT: b.adminJWT}
+	// Tests read what a request wrote as soon as it is answered: wait for the emails that resend
+	// and reset requests write after answering.
+	waiting := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		accounts.Wait()
+	})
+	return testAPI{Handler: waiting, router: h, adminJWT: b.adminJWT}
 }
 
 const testBaseURL = "https://oes.example.org"

@@ -60,7 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	// -serve-ceiling and -addr are for loadgen's own use and stay out of -help.
 	fs := benchkit.NewFlagSet("loadgen", stderr, "Usage: loadgen -bin PATH [flags]\n"+
-		"Measures the hot-cache api against a plain net/http handler and the uncached api.", "serve-ceiling", "addr")
+		"Measures the hot-cache api, with its rate limits off and as shipped (on), against a plain net/http handler and the uncached api.", "serve-ceiling", "addr")
 	fs.StringVar(&o.bin, "bin", "", "path of the api binary (required)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per target and round")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measured run")
