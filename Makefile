@@ -4,14 +4,30 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
+# The Go toolchain every target builds with: go1.26.10 (the go.mod files' toolchain line) has the
+# standard library's security fixes after 1.26.8 (net/http, crypto/tls, crypto/x509,
+# html/template, os). The go command fetches it through the module proxy on first use (about
+# 75 MB, kept in the module cache). Where it cannot be fetched (offline, not in the module
+# cache) the installed Go builds, with a warning. A GOTOOLCHAIN in the environment wins.
+GO_TOOLCHAIN := go1.26.10
+ifeq ($(origin GOTOOLCHAIN),undefined)
+GOTOOLCHAIN := $(shell GOTOOLCHAIN=$(GO_TOOLCHAIN) go version >/dev/null 2>&1 && echo $(GO_TOOLCHAIN))
+ifeq ($(GOTOOLCHAIN),)
+GOTOOLCHAIN := local
+$(warning $(GO_TOOLCHAIN) cannot be fetched: building with the installed Go, which lacks its security fixes)
+endif
+endif
+export GOTOOLCHAIN
+
 # The modules of go.work, and the package patterns that cover them all.
 MODULES  := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\.\/\(.*\)".*/\1/p')
 PACKAGES := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 BIN      := .local/bin
 SERVICES := deploy/local/with-services.sh
-MAILPIT  := $(BIN)/mailpit
-# Mailpit's version is pinned, with its dependencies' sums, in deploy/local/mailpit/go.mod.
-MAILPIT_MODULE := deploy/local/mailpit
+# MailDev, the local mail catcher, with its web UI: its npm packages are pinned (versions and
+# integrity) in deploy/local/maildev/package-lock.json and installed under .local/ with npm.
+MAILDEV  := $(BIN)/maildev
+MAILDEV_DIR := deploy/local/maildev
 
 .DEFAULT_GOAL := help
 
@@ -25,13 +41,14 @@ build: ## build the api and emailworker binaries into .local/bin
 	go build -tags nomsgpack -o $(BIN)/api ./cmd/api
 	go build -o $(BIN)/emailworker ./cmd/emailworker
 
-$(MAILPIT): $(MAILPIT_MODULE)/go.mod
-	@mkdir -p $(BIN)
-	@echo "building Mailpit (local mail catcher) into $(BIN)"
-	cd $(MAILPIT_MODULE) && GOWORK=off go build -o $(abspath $(MAILPIT)) github.com/axllent/mailpit
+$(MAILDEV): $(MAILDEV_DIR)/package.json $(MAILDEV_DIR)/package-lock.json $(MAILDEV_DIR)/install.sh
+	@$(MAILDEV_DIR)/install.sh
+
+.PHONY: maildev
+maildev: $(MAILDEV) ## install the local mail catcher (MailDev, with its web UI) into .local (needs Node.js 20+)
 
 .PHONY: run
-run: build $(MAILPIT) ## run the whole system locally with Mailpit catching its email (Ctrl-C stops everything)
+run: build $(MAILDEV) ## run the whole system locally with MailDev catching its email (Ctrl-C stops everything)
 	@$(SERVICES) -- deploy/local/run.sh $(BIN)
 
 .PHONY: migrate
@@ -43,7 +60,7 @@ seed: build ## load the demo data set (idempotent)
 	@$(SERVICES) -- bash -c '$(BIN)/api migrate && $(BIN)/api seed'
 
 .PHONY: test
-test: ## run every module's tests with -race against real Postgres and Redis
+test: $(MAILDEV) ## run every module's tests with -race against real Postgres and Redis
 	@$(SERVICES) -- go test -race -count=1 -timeout 15m $(PACKAGES)
 
 .PHONY: bench
@@ -64,18 +81,17 @@ lint: ## gofmt and go vet
 tidy: ## go mod tidy in every module
 	@for m in $(MODULES); do (cd $$m && go mod tidy); done
 	@cd sql && GOWORK=off go mod tidy
-	@cd $(MAILPIT_MODULE) && GOWORK=off go mod tidy
 
 .PHONY: generate
 generate: ## regenerate the sqlc code in db/dbsqlc from sql/ and db/migrations
 	cd sql && GOWORK=off go tool sqlc generate
 
 .PHONY: verify
-verify: lint ## fail on drift: formatting, vet, untidy go.mod, stale sqlc code, forbidden links
+verify: lint ## fail on drift: formatting, vet, untidy go.mod, stale sqlc code, forbidden links, OpenAPI lint
 	@for m in $(MODULES); do (cd $$m && go mod tidy -diff) || { echo "go.mod of $$m is not tidy: run make tidy"; exit 1; }; done
 	@(cd sql && GOWORK=off go mod tidy -diff) || { echo "go.mod of sql is not tidy: run make tidy"; exit 1; }
-	@(cd $(MAILPIT_MODULE) && GOWORK=off go mod tidy -diff) || { echo "go.mod of $(MAILPIT_MODULE) is not tidy: run make tidy"; exit 1; }
 	@cd sql && GOWORK=off go tool sqlc diff || { echo "db/dbsqlc differs from what sql/ generates: run make generate"; exit 1; }
 	@! go list -deps ./cmd/api | grep -E '^(gopkg.in/gomail|github.com/wneessen/go-mail)' || { echo "the api links a mail library"; exit 1; }
 	@! go list -deps ./cmd/emailworker | grep -E '^github.com/gin-gonic/' || { echo "the emailworker links gin"; exit 1; }
+	@bash tools/openapi-lint/lint.sh || { echo "openapi.yaml fails the OpenAPI linter (tools/openapi-lint)"; exit 1; }
 	@echo "verify: ok"

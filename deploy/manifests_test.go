@@ -62,8 +62,12 @@ func binaryOf(t *testing.T, image string) map[string]bool {
 	return nil
 }
 
-// containerEnv is what a container receives: its literal values, and the names taken from a
-// Secret.
+// runtimeVariables are the Go runtime's own variables a container may set besides its
+// binary's configuration.
+var runtimeVariables = map[string]bool{"GOMEMLIMIT": true, "GOGC": true, "GOMAXPROCS": true}
+
+// containerEnv is what a container receives: its values, literal or from the downward API
+// (resolved by resolveEnv), and the names taken from a Secret.
 func containerEnv(t *testing.T, o objects, c corev1.Container) (values map[string]string, secret map[string]bool) {
 	t.Helper()
 	values, secret = map[string]string{}, map[string]bool{}
@@ -73,14 +77,27 @@ func containerEnv(t *testing.T, o objects, c corev1.Container) (values map[strin
 			values[k] = v
 		}
 	}
+	resolved := resolveEnv(t, c, values)
 	for _, e := range c.Env {
 		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 			secret[e.Name] = true
 			continue
 		}
-		values[e.Name] = e.Value
+		values[e.Name] = resolved[e.Name]
 	}
 	return values, secret
+}
+
+// referenced lists the variables that another of c's variables names as $(NAME): helpers
+// such as MEMORY_LIMIT_MIB, which build a value and are read by nobody.
+func referenced(c corev1.Container) map[string]bool {
+	names := map[string]bool{}
+	for _, e := range c.Env {
+		for _, m := range envReference.FindAllStringSubmatch(e.Value, -1) {
+			names[m[1]] = true
+		}
+	}
+	return names
 }
 
 func portOf(t *testing.T, addr string) int32 {
@@ -143,14 +160,13 @@ func checkObjects(t *testing.T, o objects) {
 	secretKeys := example.secrets[0].StringData
 	require.Empty(t, o.secrets, "secrets stay out of the manifests")
 
-	checkContainer := func(kind, name string, spec corev1.PodSpec) (corev1.Container, map[string]string, map[string]bool) {
-		require.Len(t, spec.Containers, 1, "%s %s", kind, name)
-		c := spec.Containers[0]
+	checkContainer := func(kind, name string, spec corev1.PodSpec, c corev1.Container) (map[string]string, map[string]bool) {
 		what := describe(kind, name, c.Name)
 		reads := binaryOf(t, c.Image)
 		values, secret := containerEnv(t, o, c)
+		helpers := referenced(c)
 		for n := range values {
-			require.True(t, reads[n], "%s: sets %s, which its binary does not read", what, n)
+			require.True(t, reads[n] || runtimeVariables[n] || helpers[n], "%s: sets %s, which its binary does not read", what, n)
 		}
 		for n := range secret {
 			require.True(t, reads[n], "%s: sets %s, which its binary does not read", what, n)
@@ -162,12 +178,23 @@ func checkObjects(t *testing.T, o objects) {
 			}
 		}
 		requireHardened(t, what, spec, c)
+		return values, secret
+	}
+	// A workload's one container, after checking its init containers (the migrations, which
+	// TestMigrationsComeFirst checks further).
+	checkPod := func(kind, name string, spec corev1.PodSpec) (corev1.Container, map[string]string, map[string]bool) {
+		for _, ic := range spec.InitContainers {
+			checkContainer(kind, name, spec, ic)
+		}
+		require.Len(t, spec.Containers, 1, "%s %s", kind, name)
+		c := spec.Containers[0]
+		values, secret := checkContainer(kind, name, spec, c)
 		return c, values, secret
 	}
 
 	// The api: every required secret, probes and ports where the binary serves them.
 	api := o.deployment(t, "oes-api")
-	c, values, secret := checkContainer("Deployment", api.Name, api.Spec.Template.Spec)
+	c, values, secret := checkPod("Deployment", api.Name, api.Spec.Template.Spec)
 	require.Equal(t, []string{"serve"}, c.Args)
 	for _, n := range apiRequiredSecrets {
 		require.True(t, secret[n], "api: %s must come from a Secret", n)
@@ -180,9 +207,7 @@ func checkObjects(t *testing.T, o objects) {
 	require.Equal(t, httpPort, namedPort(t, c, c.LivenessProbe.HTTPGet.Port))
 	require.Equal(t, "http", c.Ports[0].Name)
 	require.Equal(t, portOf(t, values["METRICS_ADDR"]), namedPort(t, c, intstr.FromString("metrics")))
-	shutdown, err := time.ParseDuration(values["SHUTDOWN_TIMEOUT"])
-	require.NoError(t, err)
-	require.Greater(t, time.Duration(*api.Spec.Template.Spec.TerminationGracePeriodSeconds)*time.Second, shutdown)
+	requireGracePeriod(t, "Deployment "+api.Name, api.Spec.Template.Spec, c, values)
 
 	require.Len(t, o.services, 1)
 	require.Equal(t, httpPort, namedPort(t, c, o.services[0].Spec.Ports[0].TargetPort))
@@ -195,24 +220,16 @@ func checkObjects(t *testing.T, o objects) {
 	require.Len(t, o.pdbs, 1)
 	require.Equal(t, api.Spec.Selector, o.pdbs[0].Spec.Selector)
 
-	// The migration job runs the api image.
-	require.Len(t, o.jobs, 1)
-	_, _, secret = checkContainer("Job", o.jobs[0].Name, o.jobs[0].Spec.Template.Spec)
-	require.Equal(t, []string{"migrate"}, o.jobs[0].Spec.Template.Spec.Containers[0].Args)
-	require.True(t, secret["DATABASE_URL"])
-
 	// The worker: probes on HEALTH_ADDR, and time to finish deliveries on SIGTERM.
 	worker := o.deployment(t, "oes-emailworker")
-	c, values, secret = checkContainer("Deployment", worker.Name, worker.Spec.Template.Spec)
+	c, values, secret = checkPod("Deployment", worker.Name, worker.Spec.Template.Spec)
 	require.True(t, secret["QUEUE_REDIS_URL"] || secret["REDIS_URL"], "worker: the queue's Redis URL must come from a Secret")
 	healthPort := portOf(t, values["HEALTH_ADDR"])
 	require.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
 	require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
 	require.Equal(t, healthPort, namedPort(t, c, c.ReadinessProbe.HTTPGet.Port))
 	require.Equal(t, healthPort, namedPort(t, c, c.LivenessProbe.HTTPGet.Port))
-	shutdown, err = time.ParseDuration(values["SHUTDOWN_TIMEOUT"])
-	require.NoError(t, err)
-	require.Greater(t, time.Duration(*worker.Spec.Template.Spec.TerminationGracePeriodSeconds)*time.Second, shutdown)
+	requireGracePeriod(t, "Deployment "+worker.Name, worker.Spec.Template.Spec, c, values)
 
 	// KEDA watches the pending list of each of the worker's lanes.
 	require.Len(t, o.scaled, 1)
@@ -235,6 +252,39 @@ func checkObjects(t *testing.T, o objects) {
 	for _, ref := range o.triggerAuth[0].Spec.SecretTargetRef {
 		require.Contains(t, secretKeys, ref.Key)
 	}
+}
+
+// shutdownMargin is what a grace period must leave beyond SHUTDOWN_TIMEOUT (and a preStop
+// pause): the exit after the last request or delivery, closing the pools, a slow node.
+const shutdownMargin = 5 * time.Second
+
+// shutdownTimeout is the SHUTDOWN_TIMEOUT of a container's environment, or the binaries'
+// default when it sets none.
+func shutdownTimeout(t *testing.T, values map[string]string) time.Duration {
+	t.Helper()
+	v, ok := values["SHUTDOWN_TIMEOUT"]
+	if !ok {
+		v = envDefaults(apiPieces)["SHUTDOWN_TIMEOUT"]
+	}
+	d, err := time.ParseDuration(v)
+	require.NoError(t, err, "SHUTDOWN_TIMEOUT %q", v)
+	return d
+}
+
+// requireGracePeriod checks that a pod is given the time to stop that its container asks for:
+// the preStop pause, SHUTDOWN_TIMEOUT and shutdownMargin.
+func requireGracePeriod(t *testing.T, what string, spec corev1.PodSpec, c corev1.Container, values map[string]string) {
+	t.Helper()
+	need := shutdownTimeout(t, values) + shutdownMargin
+	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
+		need += time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
+	}
+	grace := 30 * time.Second // Kubernetes's default
+	if spec.TerminationGracePeriodSeconds != nil {
+		grace = time.Duration(*spec.TerminationGracePeriodSeconds) * time.Second
+	}
+	require.GreaterOrEqual(t, grace, need,
+		"%s: terminationGracePeriodSeconds %s is shorter than the preStop pause, SHUTDOWN_TIMEOUT and %s", what, grace, shutdownMargin)
 }
 
 // TestCompose checks that every service of the Compose stack sets only variables its binary

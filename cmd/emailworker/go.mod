@@ -2,6 +2,8 @@ module github.com/oeshq/oes/cmd/emailworker
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/oeshq/oes/db v0.0.0

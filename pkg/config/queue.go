@@ -68,7 +68,7 @@ func (w Worker) Validate() error {
 // SMTP says where and how the worker delivers email.
 type SMTP struct {
 	SMTPHost     string `envconfig:"SMTP_HOST" default:"localhost" desc:"SMTP server (relay) host"`
-	SMTPPort     int    `envconfig:"SMTP_PORT" default:"587" desc:"SMTP server port (587 submission with STARTTLS, 465 implicit TLS, 1025 Mailpit)"`
+	SMTPPort     int    `envconfig:"SMTP_PORT" default:"587" desc:"SMTP server port (587 submission with STARTTLS, 465 implicit TLS, 1025 a local mail catcher)"`
 	SMTPUsername string `envconfig:"SMTP_USERNAME" desc:"SMTP AUTH PLAIN user name; empty sends without AUTH"`
 	SMTPPassword string `envconfig:"SMTP_PASSWORD" desc:"SMTP AUTH password (secret)"`
 	SMTPFrom     string `envconfig:"SMTP_FROM" default:"OES <no-reply@oes.local>" desc:"From address of messages that name none"`

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -68,6 +69,11 @@ type Observer interface {
 	// Failed follows each failed try with the class of its failure; retry says whether the
 	// email will be tried again or has failed for good.
 	Failed(class mail.Class, retry bool)
+	// Taken follows the claim of an email on its first try since it became due (written, its
+	// scheduled time reached, or retried by an admin), with its job's lane and how long it
+	// waited from its send-after time to the moment a worker took the job from the queue.
+	// A later try's wait is the backoff the handler chose, so it is not reported.
+	Taken(lane string, waited time.Duration)
 }
 
 // Handler delivers email jobs. It is safe for concurrent use by asynq's workers.
@@ -114,8 +120,9 @@ func New(outbox Outbox, sender mail.Sender, cfg Config, log *slog.Logger, opts .
 
 type noObserver struct{}
 
-func (noObserver) Sent(time.Duration, error) {}
-func (noObserver) Failed(mail.Class, bool)   {}
+func (noObserver) Sent(time.Duration, error)   {}
+func (noObserver) Failed(mail.Class, bool)     {}
+func (noObserver) Taken(string, time.Duration) {}
 
 // waitMargin is how long before a job's deadline the handler stops waiting for a breaker, so
 // that it, not asynq's timeout, says what happens to the job.
@@ -143,6 +150,7 @@ const waitMargin = 2 * time.Second
 // Each job logs "email job <id> completed", "email job <id> deferred: <reason>" or
 // "email job <id> failed (attempt n/m): <reason>".
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	taken := h.now()
 	jobID := taskID(ctx, t)
 	id, err := queue.ParseTaskID(jobID)
 	if err != nil {
@@ -164,6 +172,10 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	switch oes.ErrorCode(err) {
 	case "":
 		h.pg.Success()
+		if lane := laneOf(ctx); lane != "" && e.Attempts == 0 && e.Deferrals == 0 {
+			// Postgres's clock set SendAfter: a skew between it and this host is the error.
+			h.observer.Taken(lane, taken.Sub(e.SendAfter))
+		}
 	case oes.ENOTFOUND:
 		log.Warn(fmt.Sprintf("email job %s: no such email in the outbox; nothing sent", jobID))
 		return nil
@@ -328,6 +340,16 @@ func taskID(ctx context.Context, t *asynq.Task) string {
 		return w.TaskID()
 	}
 	return ""
+}
+
+// laneOf returns the lane of the running job, "" when it does not come from an asynq server:
+// its queue's name is "<prefix>:<lane>" (queue.Config.QueueName) and no lane holds a colon.
+func laneOf(ctx context.Context) string {
+	q, ok := asynq.GetQueueName(ctx)
+	if !ok {
+		return ""
+	}
+	return q[strings.LastIndexByte(q, ':')+1:]
 }
 
 // reasonOf is the reason recorded for a failed try: the server's reply with its code, such as

@@ -246,12 +246,27 @@ func TestObserverHearsEverySendAndFailure(t *testing.T) {
 	require.Equal(t, 1, o.delivered)
 	require.Equal(t, map[mail.Class]int{mail.ClassTemporary: 1}, o.retried)
 	require.Equal(t, map[mail.Class]int{mail.ClassPermanent: 1}, o.failed)
+	// Each email's first try waited in its lane; the retry's wait was its backoff, not reported.
+	require.Equal(t, []string{queue.Lane(5), queue.Lane(5)}, o.lanes)
+	for _, w := range o.waits {
+		require.GreaterOrEqual(t, w, time.Duration(0))
+		require.Less(t, w, 20*time.Second)
+	}
 }
 
 type observed struct {
 	mu               sync.Mutex
 	sends, delivered int
 	retried, failed  map[mail.Class]int
+	lanes            []string
+	waits            []time.Duration
+}
+
+func (o *observed) Taken(lane string, waited time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.lanes = append(o.lanes, lane)
+	o.waits = append(o.waits, waited)
 }
 
 func (o *observed) Sent(_ time.Duration, err error) {

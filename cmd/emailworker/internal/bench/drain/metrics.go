@@ -21,4 +21,6 @@ func metricsCheck(ctx context.Context, w io.Writer, healthAddr string) {
 	m.WriteSamples(w, "oes_emails_delivered_total")
 	m.WriteSamples(w, "oes_smtp_send_duration_seconds_count")
 	m.WriteSamples(w, "oes_email_queue_jobs", `state="waiting"`)
+	m.WriteSamples(w, "oes_email_queue_wait_seconds_count")
+	m.WriteSamples(w, "oes_email_queue_wait_seconds_sum")
 }
