@@ -72,6 +72,16 @@ bench: build ## measure the hot-cache API and the email pipeline against their c
 faults: build ## break SMTP, the queue's Redis and the worker in turn; count emails lost, duplicated, failed
 	@$(SERVICES) -- go run ./cmd/emailworker/internal/faults -worker $(BIN)/emailworker -api $(BIN)/api
 
+# Both need a Docker engine: without one, deploy/smoke/smoke.sh starts a private one (as root,
+# state under .local/docker) and stops it again. Not part of CI: see "Images and the smoke run".
+.PHONY: images
+images: ## build the api and emailworker images (oes-api:local, oes-emailworker:local)
+	@deploy/smoke/smoke.sh images
+
+.PHONY: smoke
+smoke: ## build the images, run deploy/compose.yaml, register a user and read its email, stop, tear down
+	@deploy/smoke/smoke.sh run
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $(MODULES) sql); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The email worker image: a static binary on an empty base. Build from the repository root,
 # since the workspace spans several modules:
 #

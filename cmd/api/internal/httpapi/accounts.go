@@ -52,7 +52,7 @@ func (h accounts) register(c *gin.Context) {
 }
 
 func (h accounts) verify(c *gin.Context) {
-	u, err := h.svc.VerifyEmail(c, c.Query("token"))
+	u, err := h.svc.VerifyEmail(c.Request.Context(), c.Query("token"))
 	respond(c, http.StatusOK, gin.H{"message": "email address verified; you can sign in now", "user": u}, err)
 }
 
@@ -139,5 +139,5 @@ func (h accounts) confirmReset(c *gin.Context) {
 		return
 	}
 	respond(c, http.StatusOK, gin.H{"message": "password changed; sign in with the new password"},
-		h.svc.ResetPassword(c, in))
+		h.svc.ResetPassword(c.Request.Context(), in))
 }

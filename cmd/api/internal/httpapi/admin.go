@@ -20,7 +20,7 @@ func (h adminAPI) clearCache(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"cleared": false, "reason": "caching is disabled"})
 		return
 	}
-	if err := h.cache.Clear(c); err != nil {
+	if err := h.cache.Clear(c.Request.Context()); err != nil {
 		writeError(c, &oes.Error{Code: oes.EUNAVAILABLE, Message: "the cache cannot be reached; try again", Err: err})
 		return
 	}

@@ -40,7 +40,7 @@ func (h attempts) start(c *gin.Context) {
 	if !ok {
 		return
 	}
-	v, created, err := h.svc.Start(c, examID, who.UserID)
+	v, created, err := h.svc.Start(c.Request.Context(), examID, who.UserID)
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -85,7 +85,7 @@ func (h attempts) saveAnswers(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	v, err := h.svc.SaveAnswers(c, id, who, in)
+	v, err := h.svc.SaveAnswers(c.Request.Context(), id, who, in)
 	respond(c, http.StatusOK, v, err)
 }
 
@@ -94,7 +94,7 @@ func (h attempts) submit(c *gin.Context) {
 	if !ok {
 		return
 	}
-	b, err := h.svc.Submit(c, id, who)
+	b, err := h.svc.Submit(c.Request.Context(), id, who)
 	respondBytes(c, b, err)
 }
 
@@ -103,7 +103,7 @@ func (h attempts) result(c *gin.Context) {
 	if !ok {
 		return
 	}
-	b, err := h.svc.ResultJSON(c, id, who)
+	b, err := h.svc.ResultJSON(c.Request.Context(), id, who)
 	respondBytes(c, b, err)
 }
 
@@ -112,7 +112,7 @@ func (h attempts) mine(c *gin.Context) {
 	if !ok {
 		return
 	}
-	b, err := h.svc.UserExamsJSON(c, who.UserID)
+	b, err := h.svc.UserExamsJSON(c.Request.Context(), who.UserID)
 	respondBytes(c, b, err)
 }
 
@@ -128,6 +128,6 @@ func (h attempts) examResults(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	p, err := h.svc.ExamResults(c, examID, page, size)
+	p, err := h.svc.ExamResults(c.Request.Context(), examID, page, size)
 	respond(c, http.StatusOK, p, err)
 }

@@ -18,7 +18,7 @@ type exams struct {
 // answer key and unpublished exams.
 
 func (h exams) list(c *gin.Context) {
-	b, err := h.svc.PublishedExamsJSON(c)
+	b, err := h.svc.PublishedExamsJSON(c.Request.Context())
 	if err != nil {
 		writeError(c, err)
 		return
@@ -33,11 +33,11 @@ func (h exams) get(c *gin.Context) {
 		return
 	}
 	if isAdmin(c) {
-		e, err := h.svc.Exam(c, id)
+		e, err := h.svc.Exam(c.Request.Context(), id)
 		respond(c, http.StatusOK, e, err)
 		return
 	}
-	b, err := h.svc.ExamJSON(c, id)
+	b, err := h.svc.ExamJSON(c.Request.Context(), id)
 	respondBytes(c, b, err)
 }
 
@@ -48,11 +48,11 @@ func (h exams) questions(c *gin.Context) {
 		return
 	}
 	if isAdmin(c) {
-		qs, err := h.svc.ExamQuestions(c, id)
+		qs, err := h.svc.ExamQuestions(c.Request.Context(), id)
 		respond(c, http.StatusOK, gin.H{"exam_id": id, "questions": qs}, err)
 		return
 	}
-	b, err := h.svc.ExamQuestionsJSON(c, id)
+	b, err := h.svc.ExamQuestionsJSON(c.Request.Context(), id)
 	respondBytes(c, b, err)
 }
 
@@ -63,11 +63,11 @@ func (h exams) question(c *gin.Context) {
 		return
 	}
 	if isAdmin(c) {
-		q, err := h.svc.Question(c, id)
+		q, err := h.svc.Question(c.Request.Context(), id)
 		respond(c, http.StatusOK, q, err)
 		return
 	}
-	b, err := h.svc.QuestionJSON(c, id)
+	b, err := h.svc.QuestionJSON(c.Request.Context(), id)
 	respondBytes(c, b, err)
 }
 
@@ -77,7 +77,7 @@ func (h exams) create(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	e, err := h.svc.CreateExam(c, callerID(c), in)
+	e, err := h.svc.CreateExam(c.Request.Context(), callerID(c), in)
 	respond(c, http.StatusCreated, e, err)
 }
 
@@ -92,7 +92,7 @@ func (h exams) update(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	e, err := h.svc.UpdateExam(c, id, in)
+	e, err := h.svc.UpdateExam(c.Request.Context(), id, in)
 	respond(c, http.StatusOK, e, err)
 }
 
@@ -102,7 +102,7 @@ func (h exams) delete(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	respondNoContent(c, h.svc.DeleteExam(c, id))
+	respondNoContent(c, h.svc.DeleteExam(c.Request.Context(), id))
 }
 
 func (h exams) createQuestion(c *gin.Context) {
@@ -116,7 +116,7 @@ func (h exams) createQuestion(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	q, err := h.svc.CreateQuestion(c, examID, in)
+	q, err := h.svc.CreateQuestion(c.Request.Context(), examID, in)
 	respond(c, http.StatusCreated, q, err)
 }
 
@@ -131,7 +131,7 @@ func (h exams) updateQuestion(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	q, err := h.svc.UpdateQuestion(c, id, in)
+	q, err := h.svc.UpdateQuestion(c.Request.Context(), id, in)
 	respond(c, http.StatusOK, q, err)
 }
 
@@ -141,7 +141,7 @@ func (h exams) deleteQuestion(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	respondNoContent(c, h.svc.DeleteQuestion(c, id))
+	respondNoContent(c, h.svc.DeleteQuestion(c.Request.Context(), id))
 }
 
 func respond(c *gin.Context, status int, v any, err error) {

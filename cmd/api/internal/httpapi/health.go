@@ -28,7 +28,7 @@ func (h health) live(c *gin.Context) {
 // does not fail the check: the cache fails open, and a Redis outage must not take every
 // replica out of the load balancer.
 func (h health) ready(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c, readyTimeout)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
 	defer cancel()
 
 	status, pg := http.StatusOK, "up"

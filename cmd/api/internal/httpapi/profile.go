@@ -22,7 +22,7 @@ func (h profiles) me(c *gin.Context) {
 	if !ok {
 		return
 	}
-	b, err := h.svc.JSON(c, id)
+	b, err := h.svc.JSON(c.Request.Context(), id)
 	respondBytes(c, b, err)
 }
 
@@ -37,7 +37,7 @@ func (h profiles) update(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	u, err := h.svc.Update(c, id, in)
+	u, err := h.svc.Update(c.Request.Context(), id, in)
 	respond(c, http.StatusOK, u, err)
 }
 
