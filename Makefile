@@ -97,11 +97,12 @@ generate: ## regenerate the sqlc code in db/dbsqlc from sql/ and db/migrations
 	cd sql && GOWORK=off go tool sqlc generate
 
 .PHONY: verify
-verify: lint ## fail on drift: formatting, vet, untidy go.mod, stale sqlc code, forbidden links, OpenAPI lint
+verify: lint ## fail on drift: formatting, vet, untidy go.mod, stale sqlc code, forbidden links and imports, OpenAPI lint
 	@for m in $(MODULES); do (cd $$m && go mod tidy -diff) || { echo "go.mod of $$m is not tidy: run make tidy"; exit 1; }; done
 	@(cd sql && GOWORK=off go mod tidy -diff) || { echo "go.mod of sql is not tidy: run make tidy"; exit 1; }
 	@cd sql && GOWORK=off go tool sqlc diff || { echo "db/dbsqlc differs from what sql/ generates: run make generate"; exit 1; }
 	@! go list -deps ./cmd/api | grep -E '^(gopkg.in/gomail|github.com/wneessen/go-mail)' || { echo "the api links a mail library"; exit 1; }
 	@! go list -deps ./cmd/emailworker | grep -E '^github.com/gin-gonic/' || { echo "the emailworker links gin"; exit 1; }
+	@! go list -test -f '{{.ImportPath}}: {{join .Imports " "}}' $(PACKAGES) | grep -v '^github.com/oeshq/oes/pkg/store[ :]' | grep -E ' github.com/oeshq/oes/db/dbsqlc( |$$)' || { echo "only pkg/store may import db/dbsqlc, the generated queries"; exit 1; }
 	@bash tools/openapi-lint/lint.sh || { echo "openapi.yaml fails the OpenAPI linter (tools/openapi-lint)"; exit 1; }
 	@echo "verify: ok"

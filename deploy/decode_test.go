@@ -170,7 +170,7 @@ func readKustomization(t *testing.T, dir string) kustomization {
 func render(t *testing.T, dir string) (objs objects, rendered bool) {
 	t.Helper()
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
-		out, err := exec.Command(kubectl, "kustomize", dir).Output()
+		out, err := exec.CommandContext(t.Context(), kubectl, "kustomize", dir).Output()
 		if err != nil {
 			var stderr []byte
 			if ee, ok := err.(*exec.ExitError); ok {

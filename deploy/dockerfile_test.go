@@ -119,7 +119,7 @@ func replayDockerfile(t *testing.T, repo, dockerfile string) {
 			// rewritten into the image filesystem. Only /out/ is mapped: another absolute path
 			// in a RUN would write to the host, so keep outputs under /out/.
 			script := strings.ReplaceAll(in.args, " /out/", " "+filepath.Join(root, "out")+"/")
-			cmd := exec.Command("sh", "-c", script)
+			cmd := exec.CommandContext(t.Context(), "sh", "-c", script)
 			cmd.Dir = filepath.Join(root, workdir)
 			cmd.Env = env
 			out, err := cmd.CombinedOutput()

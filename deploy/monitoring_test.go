@@ -277,7 +277,7 @@ func TestMonitoringKustomization(t *testing.T) {
 		t.Log("kubectl not found: the kustomization's files checked, not its build")
 		return
 	}
-	out, err := exec.Command(kubectl, "kustomize", monitoringDir).CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), kubectl, "kustomize", monitoringDir).CombinedOutput()
 	require.NoError(t, err, "kubectl kustomize %s:\n%s", monitoringDir, out)
 	for _, name := range []string{"oes-grafana-dashboard", "oes-prometheus-rules"} {
 		require.Contains(t, string(out), "name: "+name+"\n")
@@ -417,7 +417,7 @@ func buildServedBinaries(t *testing.T) string {
 		if b.tags != "" {
 			args = append(args, "-tags", b.tags)
 		}
-		cmd := exec.Command(goTool, append(args, b.pkg)...)
+		cmd := exec.CommandContext(t.Context(), goTool, append(args, b.pkg)...)
 		cmd.Dir = ".."
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "go build %s:\n%s", b.pkg, out)

@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 
 func runMain(t *testing.T, args string, env ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), append([]string{"OES_TEST_RUN_MAIN=1", "OES_TEST_ARGS=" + args}, env...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -44,7 +44,7 @@ func TestAnInvalidationLostInAnOutageLeavesNothingStale(t *testing.T) {
 	}
 	// The cache works on.
 	require.NoError(t, other.Set(ctx, key, []byte("unpublished"), 0))
-	eventually(t, invalidationBound, "A reads B's new entry", func() bool {
+	eventually(t, recoveryBound, "A reads B's new entry", func() bool {
 		v, _, _ := b.cache.Get(ctx, key)
 		return string(v) == "unpublished"
 	})
@@ -73,8 +73,10 @@ func TestALostGenerationKeyBringsNothingBack(t *testing.T) {
 			return err == nil && !ok
 		})
 	}
+	// The cache works on; the new entry reaches the other client once the invalidation of its
+	// local miss does, which under load can take longer than invalidationBound.
 	require.NoError(t, b.cache.Set(ctx, key, []byte("after"), 0))
-	eventually(t, invalidationBound, "both use the new generation", func() bool {
+	eventually(t, recoveryBound, "both use the new generation", func() bool {
 		v, _, _ := other.Get(ctx, key)
 		return string(v) == "after"
 	})
