@@ -17,19 +17,8 @@ import (
 // case-insensitively, exists: an existing account is never taken over here, whatever its
 // password; SetRole makes it an admin.
 func (s *Service) CreateAdmin(ctx context.Context, in RegisterInput) (oes.User, error) {
-	in.Email = strings.TrimSpace(in.Email)
-	in.Name = strings.TrimSpace(in.Name)
-	var fs fieldErrors
-	if msg := checkEmail(in.Email); msg != "" {
-		fs.add("email", msg)
-	}
-	if msg := CheckName(in.Name); msg != "" {
-		fs.add("name", msg)
-	}
-	if msg := checkPassword(in.Password); msg != "" {
-		fs.add("password", msg)
-	}
-	if err := fs.err(); err != nil {
+	in, err := in.checked()
+	if err != nil {
 		return oes.User{}, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), s.cfg.PasswordCost)

@@ -26,14 +26,9 @@ type Registration struct {
 	JobID string
 }
 
-// Register creates a student account whose address is not verified yet, with the email that
-// verifies it. EINVALID naming the fields at fault; ECONFLICT when an account with the email,
-// compared case-insensitively, exists, in which case no email is made.
-//
-// The account, its verification token and the email are written in one transaction: the email
-// is on its way whenever the account exists, whatever the queue's state (the outbox's relay
-// puts it on the queue), and no email refers to an account that was rolled back.
-func (s *Service) Register(ctx context.Context, in RegisterInput) (Registration, error) {
+// checked returns in with its email and name trimmed, or EINVALID naming every field that
+// breaks registration's rules.
+func (in RegisterInput) checked() (RegisterInput, error) {
 	in.Email = strings.TrimSpace(in.Email)
 	in.Name = strings.TrimSpace(in.Name)
 	var fs fieldErrors
@@ -46,7 +41,19 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Registration,
 	if msg := checkPassword(in.Password); msg != "" {
 		fs.add("password", msg)
 	}
-	if err := fs.err(); err != nil {
+	return in, fs.err()
+}
+
+// Register creates a student account whose address is not verified yet, with the email that
+// verifies it. EINVALID naming the fields at fault; ECONFLICT when an account with the email,
+// compared case-insensitively, exists, in which case no email is made.
+//
+// The account, its verification token and the email are written in one transaction: the email
+// is on its way whenever the account exists, whatever the queue's state (the outbox's relay
+// puts it on the queue), and no email refers to an account that was rolled back.
+func (s *Service) Register(ctx context.Context, in RegisterInput) (Registration, error) {
+	in, err := in.checked()
+	if err != nil {
 		return Registration{}, err
 	}
 

@@ -118,14 +118,8 @@ func (h attempts) mine(c *gin.Context) {
 
 // examResults lists an exam's graded attempts for an admin, paged as the job lists are.
 func (h attempts) examResults(c *gin.Context) {
-	examID, err := pathID(c, "id")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	page, size, err := paging(c)
-	if err != nil {
-		writeError(c, err)
+	examID, page, size, ok := idAndPage(c)
+	if !ok {
 		return
 	}
 	p, err := h.svc.ExamResults(c.Request.Context(), examID, page, size)

@@ -62,18 +62,26 @@ func (h emails) inState(c *gin.Context, state oes.EmailState) {
 
 // userEmails answers a page of the emails about a user, newest first.
 func (h emails) userEmails(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	page, size, err := paging(c)
-	if err != nil {
-		writeError(c, err)
+	id, page, size, ok := idAndPage(c)
+	if !ok {
 		return
 	}
 	jobs, err := h.outbox.UserEmails(c.Request.Context(), id, page, size)
 	respond(c, http.StatusOK, jobPage{Page: page, Size: size, Jobs: jobs}, err)
+}
+
+// idAndPage reads the path's id and the page of a list under it; when either is malformed it
+// answers the error and reports false.
+func idAndPage(c *gin.Context) (id int64, page, size int, ok bool) {
+	id, err := pathID(c, "id")
+	if err == nil {
+		page, size, err = paging(c)
+	}
+	if err != nil {
+		writeError(c, err)
+		return 0, 0, 0, false
+	}
+	return id, page, size, true
 }
 
 // paging reads ?page= (from 1, default 1) and ?size= (1-100, default 20).

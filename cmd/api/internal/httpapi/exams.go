@@ -186,14 +186,8 @@ func (h exams) addCandidates(c *gin.Context) {
 
 // candidates lists an exam's candidates, paged as the admin lists are.
 func (h exams) candidates(c *gin.Context) {
-	examID, err := pathID(c, "id")
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	page, size, err := paging(c)
-	if err != nil {
-		writeError(c, err)
+	examID, page, size, ok := idAndPage(c)
+	if !ok {
 		return
 	}
 	p, err := h.svc.Candidates(c.Request.Context(), examID, page, size)

@@ -1,13 +1,8 @@
 package httpapi_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -205,29 +200,7 @@ func TestDocumentedLimits(t *testing.T) {
 // to h, with any credentials taken as valid: nil when the document allows it.
 func validateRequest(t *testing.T, h testAPI, c call) error {
 	t.Helper()
-	var body io.Reader
-	switch v := c.body.(type) {
-	case nil:
-	case string:
-		body = strings.NewReader(v)
-	default:
-		b, err := json.Marshal(v)
-		require.NoError(t, err)
-		body = bytes.NewReader(b)
-	}
-	req := httptest.NewRequestWithContext(context.Background(), c.method, c.path, body)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.admin {
-		c.as = h.adminJWT
-	}
-	if c.as != "" {
-		req.Header.Set("Authorization", "Bearer "+c.as)
-	}
-	for k, v := range c.header {
-		req.Header.Set(k, v)
-	}
+	req := c.request(t, h)
 
 	doc, err := contract()
 	require.NoError(t, err, "openapi.yaml")

@@ -45,14 +45,15 @@ func (l limits) general() gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		allow := l.allow
+		decide := l.Limiter.Allow
 		if l.Local != nil {
-			allow = l.allowLocal
+			decide = l.Local.Allow
 		}
-		if !allow(c, ratelimit.IP("api", c.ClientIP()), l.IP) {
+		ctx := c.Request.Context()
+		if !admit(c, decide(ctx, ratelimit.IP("api", c.ClientIP()), l.IP)) {
 			return
 		}
-		if id := callerID(c); id != nil && !allow(c, ratelimit.User("api", *id), l.User) {
+		if id := callerID(c); id != nil && !admit(c, decide(ctx, ratelimit.User("api", *id), l.User)) {
 			return
 		}
 		c.Next()
@@ -147,25 +148,16 @@ const loginKnownScope = "login_known"
 
 // check refuses with 429 when one more failure in b would be over perMinute, counting nothing.
 func (l limits) check(c *gin.Context, b ratelimit.Bucket, perMinute int) bool {
-	d := l.Limiter.Check(c.Request.Context(), b, perMinute)
-	if !d.Allowed {
-		refuse(c, d)
-	}
-	return d.Allowed
+	return admit(c, l.Limiter.Check(c.Request.Context(), b, perMinute))
 }
 
 // allow counts the request in b and answers 429 with Retry-After when it is over perMinute.
 func (l limits) allow(c *gin.Context, b ratelimit.Bucket, perMinute int) bool {
-	d := l.Limiter.Allow(c.Request.Context(), b, perMinute)
-	if !d.Allowed {
-		refuse(c, d)
-	}
-	return d.Allowed
+	return admit(c, l.Limiter.Allow(c.Request.Context(), b, perMinute))
 }
 
-// allowLocal is allow decided in process.
-func (l limits) allowLocal(c *gin.Context, b ratelimit.Bucket, perMinute int) bool {
-	d := l.Local.Allow(c.Request.Context(), b, perMinute)
+// admit reports whether d admits the request, after answering 429 when it does not.
+func admit(c *gin.Context, d ratelimit.Decision) bool {
 	if !d.Allowed {
 		refuse(c, d)
 	}

@@ -214,7 +214,8 @@ type call struct {
 	header       map[string]string
 }
 
-func do(t testing.TB, h http.Handler, c call) *httptest.ResponseRecorder {
+// request is the request c stands for, as do sends it to h.
+func (c call) request(t testing.TB, h http.Handler) *http.Request {
 	t.Helper()
 	var body io.Reader
 	switch v := c.body.(type) {
@@ -241,6 +242,12 @@ func do(t testing.TB, h http.Handler, c call) *httptest.ResponseRecorder {
 	for k, v := range c.header {
 		req.Header.Set(k, v)
 	}
+	return req
+}
+
+func do(t testing.TB, h http.Handler, c call) *httptest.ResponseRecorder {
+	t.Helper()
+	req := c.request(t, h)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	checkContract(t, req, rec)
