@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 )
 
 // The configuration pieces each binary embeds in its Config. These mirror the Config structs
@@ -28,7 +29,7 @@ var (
 		config.Browser{}, config.Metrics{}, config.Admin{}, config.Exams{},
 	}
 	workerPieces = []any{
-		config.Database{}, config.Redis{}, config.Queue{}, config.Worker{}, config.SMTP{}, config.Shutdown{}, config.Log{},
+		config.Database{}, config.Redis{}, config.Queue{}, workerenv.Worker{}, workerenv.SMTP{}, config.Shutdown{}, config.Log{},
 	}
 	// What `api serve` cannot run without, and which must come from a Secret.
 	apiRequiredSecrets = []string{"DATABASE_URL", "JWT_SECRET", "CACHE_ENCRYPTION_KEY"}

@@ -142,7 +142,7 @@ func openRevoker(cfg Config, st *store.Store, log *slog.Logger) (account.Revoker
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := cache.New(cfg.CacheURL(cfg.RedisURL), cacheConfig(cfg.Cache), log)
+	c, err := cache.New(cfg.CacheURL(cfg.RedisURL), cfg.CacheConfig(), log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("CACHE_REDIS_URL/REDIS_URL: %w", err)
 	}

@@ -41,14 +41,6 @@ type Config struct {
 	config.Exams
 }
 
-// Validate checks what the pieces do not: the queue library's rules for the names of its lanes.
-func (c Config) Validate() error {
-	if err := queueConfig(c).Validate(); err != nil {
-		return fmt.Errorf("QUEUE_PREFIX: %w", err)
-	}
-	return nil
-}
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)

@@ -17,7 +17,6 @@ import (
 	"github.com/oeshq/oes/pkg/attempt"
 	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/cache"
-	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/exam"
 	"github.com/oeshq/oes/pkg/metrics"
 	"github.com/oeshq/oes/pkg/outbox"
@@ -51,7 +50,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var c *cache.Cache
 	if cfg.CacheEnabled {
 		var err error
-		c, err = cache.New(cfg.CacheURL(cfg.RedisURL), cacheConfig(cfg.Cache), log)
+		c, err = cache.New(cfg.CacheURL(cfg.RedisURL), cfg.CacheConfig(), log)
 		if err != nil {
 			return fmt.Errorf("CACHE_REDIS_URL/REDIS_URL: %w", err)
 		}
@@ -73,7 +72,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	// The api writes emails to the outbox in Postgres; the queue's Redis serves only the
 	// dashboard here. Its client dials lazily: with its Redis down the api serves all the same.
-	q, err := queue.New(queueConfig(cfg))
+	q, err := queue.New(cfg.ClientConfig(cfg.Redis))
 	if err != nil {
 		return fmt.Errorf("QUEUE_REDIS_URL/REDIS_URL: %w", err)
 	}
@@ -204,33 +203,4 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
-}
-
-// queueConfig translates the environment's queue settings into the queue library's. The api
-// only inspects the queue, for its dashboard, so the worker's own settings keep their
-// defaults here.
-func queueConfig(cfg Config) queue.Config {
-	qc := queue.DefaultConfig()
-	qc.RedisURL = cfg.QueueURL()
-	qc.QueuePrefix = cfg.QueuePrefix
-	return qc
-}
-
-// cacheConfig translates the environment's cache settings into the cache library's.
-func cacheConfig(c config.Cache) cache.Config {
-	cc := cache.DefaultConfig()
-	cc.Namespace = c.CacheNamespace
-	cc.DefaultTTL = c.CacheDefaultTTL
-	cc.NotFoundTTL = c.CacheNotFound
-	cc.LocalCacheBytes = int64(c.CacheLocalSize)
-	cc.TTL = map[cache.Kind]time.Duration{
-		cache.KindExam:          c.TTLExam,
-		cache.KindExamQuestions: c.TTLExamQuestions,
-		cache.KindQuestion:      c.TTLQuestion,
-		cache.KindUserProfile:   c.TTLUserProfile,
-		cache.KindExamResult:    c.TTLExamResult,
-		cache.KindUserExams:     c.TTLUserExams,
-		cache.KindAllExams:      c.TTLAllExams,
-	}
-	return cc
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/oeshq/oes/pkg/attempt"
 	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 	"github.com/oeshq/oes/pkg/delivery"
 	"github.com/oeshq/oes/pkg/logging"
 	"github.com/oeshq/oes/pkg/mail/smtpsend"
@@ -32,15 +33,7 @@ import (
 )
 
 // Config is everything the worker reads from the environment.
-type Config struct {
-	config.Database
-	config.Redis
-	config.Queue
-	config.Worker
-	config.SMTP
-	config.Shutdown
-	config.Log
-}
+type Config = workerenv.Env
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,10 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := logging.New(stderr, string(cfg.LogFormat), cfg.LogLevel.Level())
 	queue.LogRedisTo(log)
 
-	qcfg := queueConfig(cfg)
-	if err := qcfg.Validate(); err != nil {
-		return err
-	}
+	qcfg := cfg.QueueConfig()
 	rdb, err := queue.OpenRedis(qcfg)
 	if err != nil {
 		return fmt.Errorf("QUEUE_REDIS_URL/REDIS_URL: %w", err)
@@ -90,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cancel()
 
-	sender, err := smtpsend.New(smtpConfig(cfg))
+	sender, err := smtpsend.New(cfg.SenderConfig())
 	if err != nil {
 		return err
 	}
@@ -99,16 +89,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	observer := emailmetrics.NewDelivery(reg)
+	relay := cfg.RelayConfig()
+	relay.Chores = []outbox.Chore{gradeExpiredAttempts(st, cfg, log)}
 	w, err := delivery.StartWorker(delivery.WorkerConfig{
-		Queue:  qcfg,
-		Store:  st,
-		Sender: sender,
-		Handler: delivery.Config{
-			RetryBase: cfg.EmailBackoffBase, RetryMax: cfg.EmailBackoffMax, RetryWindow: cfg.EmailRetryWindow,
-		},
-		Relay: outbox.RelayConfig{SweepInterval: cfg.EmailSweepInterval, Chores: []outbox.Chore{
-			gradeExpiredAttempts(st, cfg, log),
-		}},
+		Queue:    qcfg,
+		Store:    st,
+		Sender:   sender,
+		Handler:  cfg.DeliveryConfig(),
+		Relay:    relay,
 		Log:      log,
 		Observer: observer,
 		OnPause:  observer.Paused,
@@ -148,31 +136,6 @@ func gradeExpiredAttempts(st *store.Store, cfg Config, log *slog.Logger) outbox.
 		Name:     "attempts past their deadline graded",
 		Interval: cfg.AttemptGradeInterval,
 		Run:      func(ctx context.Context) (int, error) { return grader.GradeExpired(ctx, 500) },
-	}
-}
-
-func queueConfig(cfg Config) queue.Config {
-	return queue.Config{
-		RedisURL:        cfg.QueueURL(),
-		QueuePrefix:     cfg.QueuePrefix,
-		Timeout:         cfg.EmailJobTimeout,
-		Concurrency:     cfg.EmailConcurrency,
-		RetryBase:       cfg.EmailBackoffBase,
-		RetryMax:        cfg.EmailBackoffMax,
-		FetchInterval:   cfg.EmailFetchInterval,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-	}
-}
-func smtpConfig(cfg Config) smtpsend.Config {
-	return smtpsend.Config{
-		Host:     cfg.SMTPHost,
-		Port:     cfg.SMTPPort,
-		Username: cfg.SMTPUsername,
-		Password: cfg.SMTPPassword,
-		From:     cfg.SMTPFrom,
-		TLS:      cfg.SMTPTLS,
-		// One connection per concurrent delivery: a slot never waits for another's connection.
-		PoolSize: cfg.EmailConcurrency,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
 
@@ -38,7 +39,7 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 	if opts.url == "" {
 		opts.url = redistest.URL(t)
 	}
-	cfg := cache.DefaultConfig()
+	cfg := config.Defaults[config.Cache]().CacheConfig()
 	cfg.Namespace = redistest.Namespace(t)
 	if opts.config != nil {
 		opts.config(&cfg)

@@ -6,18 +6,18 @@ import (
 	"time"
 )
 
-// Config tunes a Cache. Zero fields take the default named on each; DefaultConfig returns a
-// Config with every default filled in.
+// Config tunes a Cache. The api's environment (pkg/config's Cache piece) produces it with every
+// field set; a program that builds one itself sets Namespace, DefaultTTL, NotFoundTTL and
+// LocalCacheBytes, which have no default here.
 type Config struct {
 	// Namespace prefixes every key this cache writes, so that Clear and tests can tell cache
-	// entries from the other data in the same Redis (the email queue). Default "oes:cache".
+	// entries from the other data in the same Redis (the email queue).
 	Namespace string
-	// DefaultTTL is used for KindOther and for any kind without its own TTL. Default 1h.
+	// DefaultTTL is used for KindOther and for any kind without its own TTL.
 	DefaultTTL time.Duration
-	// TTL holds the default TTL of each kind; a kind that is missing or zero uses DefaultTTL.
-	// A nil map means the defaults of DefaultConfig.
+	// TTL holds the TTL of each kind; a kind that is missing or zero uses DefaultTTL.
 	TTL map[Kind]time.Duration
-	// NotFoundTTL is how long GetOrSet remembers that a loader reported "not found". Default 5s.
+	// NotFoundTTL is how long GetOrSet remembers that a loader reported "not found".
 	NotFoundTTL time.Duration
 	// LocalCacheBytes bounds the in-process copy of Redis entries, in bytes. On a single Redis
 	// or a Sentinel's master it bounds the whole Cache, which has one connection. On a Cluster
@@ -25,65 +25,34 @@ type Config struct {
 	// the process may hold up to LocalCacheBytes times the number of masters. Dividing it
 	// instead would need the node count, which is unknown until the Cluster answers and
 	// changes when it is resharded; since keys hash evenly over the slots, set it to the
-	// memory budget divided by the number of masters. Default 64 MiB.
+	// memory budget divided by the number of masters.
 	LocalCacheBytes int64
 	// ErrorLogInterval is the shortest time between two log lines about Redis errors; the
-	// errors in between are only counted. Default 30s.
+	// errors in between are only counted. Zero means 30s.
 	ErrorLogInterval time.Duration
 }
 
-// DefaultConfig returns the recommended settings: static data (exams, questions) 4h, profiles
-// 1h, results 2h, lists 30m.
-func DefaultConfig() Config {
-	return Config{
-		Namespace:  "oes:cache",
-		DefaultTTL: time.Hour,
-		TTL: map[Kind]time.Duration{
-			KindExam:          4 * time.Hour,
-			KindExamQuestions: 4 * time.Hour,
-			KindQuestion:      4 * time.Hour,
-			KindUserProfile:   time.Hour,
-			KindExamResult:    2 * time.Hour,
-			KindUserExams:     30 * time.Minute,
-			KindAllExams:      30 * time.Minute,
-		},
-		NotFoundTTL:      5 * time.Second,
-		LocalCacheBytes:  64 << 20,
-		ErrorLogInterval: 30 * time.Second,
-	}
-}
+// defaultErrorLogInterval is ErrorLogInterval's value when it is zero.
+const defaultErrorLogInterval = 30 * time.Second
 
-// normalize fills zero fields with defaults and refuses values that cannot work.
+// normalize fills the zero fields that have a default and refuses values that cannot work.
 func (c Config) normalize() (Config, error) {
-	def := DefaultConfig()
-	if c.Namespace == "" {
-		c.Namespace = def.Namespace
-	}
-	if c.DefaultTTL == 0 {
-		c.DefaultTTL = def.DefaultTTL
-	}
-	if c.TTL == nil {
-		c.TTL = def.TTL
-	}
-	if c.NotFoundTTL == 0 {
-		c.NotFoundTTL = def.NotFoundTTL
-	}
-	if c.LocalCacheBytes == 0 {
-		c.LocalCacheBytes = def.LocalCacheBytes
-	}
 	if c.ErrorLogInterval == 0 {
-		c.ErrorLogInterval = def.ErrorLogInterval
+		c.ErrorLogInterval = defaultErrorLogInterval
 	}
 
 	var errs []error
+	if c.Namespace == "" {
+		errs = append(errs, errors.New("namespace is empty"))
+	}
 	if c.DefaultTTL < time.Millisecond {
 		errs = append(errs, fmt.Errorf("DefaultTTL %v is below 1ms", c.DefaultTTL))
 	}
 	if c.NotFoundTTL < time.Millisecond {
 		errs = append(errs, fmt.Errorf("NotFoundTTL %v is below 1ms", c.NotFoundTTL))
 	}
-	if c.LocalCacheBytes < 0 {
-		errs = append(errs, fmt.Errorf("LocalCacheBytes %d is negative", c.LocalCacheBytes))
+	if c.LocalCacheBytes < 1 {
+		errs = append(errs, fmt.Errorf("LocalCacheBytes %d is below 1", c.LocalCacheBytes))
 	}
 	if c.ErrorLogInterval < 0 {
 		errs = append(errs, fmt.Errorf("ErrorLogInterval %v is negative", c.ErrorLogInterval))
@@ -111,4 +80,10 @@ func (c Config) ttlTable() [kindCount]time.Duration {
 		}
 	}
 	return t
+}
+
+// Validate reports whether the Config can be used.
+func (c Config) Validate() error {
+	_, err := c.normalize()
+	return err
 }

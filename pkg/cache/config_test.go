@@ -7,16 +7,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/config"
 )
 
-func TestDefaultConfigFollowsRecommendedTTLs(t *testing.T) {
+func TestShippedConfigFollowsRecommendedTTLs(t *testing.T) {
 	t.Parallel()
-	cfg := cache.DefaultConfig()
+	cfg := config.Defaults[config.Cache]().CacheConfig()
 	require.Equal(t, "oes:cache", cfg.Namespace)
 	require.Equal(t, time.Hour, cfg.DefaultTTL)
 	require.Equal(t, 5*time.Second, cfg.NotFoundTTL)
 	require.Equal(t, int64(64<<20), cfg.LocalCacheBytes)
-	require.Equal(t, 30*time.Second, cfg.ErrorLogInterval)
 	require.Equal(t, map[cache.Kind]time.Duration{
 		cache.KindExam: 4 * time.Hour, cache.KindExamQuestions: 4 * time.Hour, cache.KindQuestion: 4 * time.Hour,
 		cache.KindUserProfile: time.Hour, cache.KindExamResult: 2 * time.Hour,
@@ -34,7 +34,7 @@ func TestNewRejectsMalformedURL(t *testing.T) {
 		"redis://127.0.0.1:6379/0?protocol=2",
 		"redis://127.0.0.1:6379/0?master_set=main",
 	} {
-		c, err := cache.New(url, cache.DefaultConfig(), nil)
+		c, err := cache.New(url, config.Defaults[config.Cache]().CacheConfig(), nil)
 		require.Error(t, err, url)
 		require.Nil(t, c)
 		require.NotContains(t, err.Error(), "s3cret", "the error must not repeat the password")
@@ -50,8 +50,11 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		"negative local size":    func(c *cache.Config) { c.LocalCacheBytes = -1 },
 		"negative log interval":  func(c *cache.Config) { c.ErrorLogInterval = -time.Second },
 		"sub-millisecond 404ttl": func(c *cache.Config) { c.NotFoundTTL = time.Microsecond },
+		"no namespace":           func(c *cache.Config) { c.Namespace = "" },
+		"no default ttl":         func(c *cache.Config) { c.DefaultTTL = 0 },
+		"no local size":          func(c *cache.Config) { c.LocalCacheBytes = 0 },
 	} {
-		cfg := cache.DefaultConfig()
+		cfg := config.Defaults[config.Cache]().CacheConfig()
 		change(&cfg)
 		_, err := cache.New("redis://127.0.0.1:6379/0", cfg, nil)
 		require.Error(t, err, name)

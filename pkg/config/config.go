@@ -15,6 +15,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/redisurl"
 )
 
@@ -232,4 +233,23 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// CacheConfig is the cache library's configuration these settings make.
+func (c Cache) CacheConfig() cache.Config {
+	return cache.Config{
+		Namespace:       c.CacheNamespace,
+		DefaultTTL:      c.CacheDefaultTTL,
+		NotFoundTTL:     c.CacheNotFound,
+		LocalCacheBytes: int64(c.CacheLocalSize),
+		TTL: map[cache.Kind]time.Duration{
+			cache.KindExam:          c.TTLExam,
+			cache.KindExamQuestions: c.TTLExamQuestions,
+			cache.KindQuestion:      c.TTLQuestion,
+			cache.KindUserProfile:   c.TTLUserProfile,
+			cache.KindExamResult:    c.TTLExamResult,
+			cache.KindUserExams:     c.TTLUserExams,
+			cache.KindAllExams:      c.TTLAllExams,
+		},
+	}
 }

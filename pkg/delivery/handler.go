@@ -29,30 +29,25 @@ type Outbox interface {
 	DeferEmail(ctx context.Context, id int64, d store.Deferral) error
 }
 
-// Config says how the handler retries. Zero fields take the default named on each.
+// Config says how the handler retries. The worker's environment (pkg/config/workerenv)
+// produces it.
 type Config struct {
 	// RetryBase and RetryMax bound the exponential backoff of an email the server asked to
 	// try later (a 4xx to its recipient or its data) and of a failure that counts against
-	// its attempts. Defaults 2s and 1h.
+	// its attempts. StartWorker takes the queue's when they are zero.
 	RetryBase, RetryMax time.Duration
 	// RetryWindow is how long after its send-after time an email may still be deferred by
 	// outages and 4xx replies; at the first deferral past it, it fails with the last reason.
-	// Default 24h, in the spirit of an MTA that keeps deferred mail for days.
+	// Zero defers without end.
 	RetryWindow time.Duration
 	// OutageRetry is how soon an email an outage cut short is tried again. While the outage
-	// lasts the breaker holds it back anyway. Default 2s.
+	// lasts the breaker holds it back anyway. Zero means 2s.
 	OutageRetry time.Duration
 }
 
 func (c Config) withDefaults() Config {
-	if c.RetryBase <= 0 {
-		c.RetryBase = 2 * time.Second
-	}
 	if c.RetryMax < c.RetryBase {
-		c.RetryMax = max(time.Hour, c.RetryBase)
-	}
-	if c.RetryWindow <= 0 {
-		c.RetryWindow = 24 * time.Hour
+		c.RetryMax = c.RetryBase
 	}
 	if c.OutageRetry <= 0 {
 		c.OutageRetry = 2 * time.Second
@@ -254,7 +249,7 @@ func (h *Handler) failed(ctx context.Context, log *slog.Logger, jobID string, e 
 func (h *Handler) deferEmail(ctx context.Context, log *slog.Logger, jobID string, e store.ClaimedEmail, cause error,
 	outage bool, spent int, delay time.Duration) error {
 	reason, reply := reasonOf(cause), replyOf(cause)
-	if outage && h.now().Sub(e.SendAfter) > h.cfg.RetryWindow {
+	if outage && h.cfg.RetryWindow > 0 && h.now().Sub(e.SendAfter) > h.cfg.RetryWindow {
 		return h.fail(ctx, log, jobID, e, cause, store.Outcome{
 			State:  oes.EmailFailed,
 			Reason: fmt.Sprintf("undeliverable for over %s: %s", h.cfg.RetryWindow, reason), SMTPReply: reply,

@@ -86,17 +86,17 @@ func StartWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.Observer != nil {
 		opts = append(opts, WithObserver(cfg.Observer))
 	}
-	relayCfg := cfg.Relay
-	if relayCfg.JobTimeout == 0 {
-		relayCfg.JobTimeout = client.Config().Timeout
+	handlerCfg := cfg.Handler
+	if handlerCfg.RetryBase == 0 {
+		handlerCfg.RetryBase, handlerCfg.RetryMax = cfg.Queue.RetryBase, cfg.Queue.RetryMax
 	}
 	// The concurrent deliveries claim and record their emails in shared statements.
 	batch := cfg.Store.Batched()
 	w := &Worker{
 		server:  asynq.NewServerFromRedisClient(rdb, srvCfg),
-		handler: New(batch, cfg.Sender, cfg.Handler, log, opts...),
+		handler: New(batch, cfg.Sender, handlerCfg, log, opts...),
 		batch:   batch,
-		relay:   outbox.NewRelay(cfg.Store, client, relayCfg, log),
+		relay:   outbox.NewRelay(cfg.Store, client, cfg.Relay, log),
 		client:  client,
 		rdb:     rdb,
 	}

@@ -21,11 +21,11 @@ type RelayConfig struct {
 	Tick time.Duration
 	// SweepInterval is how often every email that should be on the queue is checked against
 	// Redis, in case Redis lost some of them without losing its marker (a failover to a replica
-	// that was behind). A lost marker starts a sweep at once. Default 30s.
+	// that was behind). A lost marker starts a sweep at once. Zero sweeps only then.
 	SweepInterval time.Duration
 	// JobTimeout is the queue's Timeout: an email claimed longer ago than this plus a margin
-	// is no longer being sent by anyone, and is queued again if Redis lost its task. Default
-	// the queue's default, 5m.
+	// is no longer being sent by anyone, and is queued again if Redis lost its task. Zero
+	// means the Timeout of the queue the relay is given, when it is a *queue.Client.
 	JobTimeout time.Duration
 	// LeaderRetry is how often a relay that is not the leader tries to become it. Default 5s.
 	LeaderRetry time.Duration
@@ -42,18 +42,15 @@ type Chore struct {
 	Run      func(ctx context.Context) (int, error)
 }
 
-func (c RelayConfig) withDefaults() RelayConfig {
+func (c RelayConfig) withDefaults(q Queue) RelayConfig {
 	if c.Batch <= 0 {
 		c.Batch = 500
 	}
 	if c.Tick <= 0 {
 		c.Tick = time.Second
 	}
-	if c.SweepInterval <= 0 {
-		c.SweepInterval = 30 * time.Second
-	}
-	if c.JobTimeout <= 0 {
-		c.JobTimeout = queue.DefaultConfig().Timeout
+	if qc, ok := q.(*queue.Client); ok && c.JobTimeout <= 0 {
+		c.JobTimeout = qc.Config().Timeout
 	}
 	if c.LeaderRetry <= 0 {
 		c.LeaderRetry = 5 * time.Second
@@ -110,7 +107,7 @@ func NewRelay(st *store.Store, q Queue, cfg RelayConfig, log *slog.Logger) *Rela
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Relay{store: st, queue: q, cfg: cfg.withDefaults(), log: log.With("component", "relay"), now: time.Now}
+	return &Relay{store: st, queue: q, cfg: cfg.withDefaults(q), log: log.With("component", "relay"), now: time.Now}
 }
 
 // Stats returns what the relay has done so far.
@@ -204,7 +201,7 @@ func (r *Relay) look(ctx context.Context, lastSweep time.Time, first bool, pgWar
 	} else {
 		redisWarn.ok("relay reached the queue's redis")
 	}
-	if err == nil && (lost || r.now().Sub(lastSweep) >= r.cfg.SweepInterval) {
+	if err == nil && (lost || (r.cfg.SweepInterval > 0 && r.now().Sub(lastSweep) >= r.cfg.SweepInterval)) {
 		if lost && !first {
 			r.log.Warn("the queue's redis lost its data; putting the outbox's emails back on the queue")
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/profile"
 	"github.com/oeshq/oes/pkg/store"
@@ -42,7 +43,7 @@ func setup(t *testing.T) bundle {
 // in-memory layer goes) sealing under key.
 func (b bundle) service(t *testing.T, key []byte) (*profile.Service, *cache.Cache) {
 	t.Helper()
-	cfg := cache.DefaultConfig()
+	cfg := config.Defaults[config.Cache]().CacheConfig()
 	cfg.Namespace = b.ns
 	c, err := cache.New(b.redisURL, cfg, nil)
 	require.NoError(t, err)

@@ -13,9 +13,9 @@ import (
 	"github.com/oeshq/oes/pkg/redisurl"
 )
 
-// Config says where the queue lives and how its jobs are run. Zero fields take the default named
-// on each; DefaultConfig returns a Config with every default filled in. The relay needs
-// RedisURL, QueuePrefix and Timeout; the worker needs all of it.
+// Config says where the queue lives and how its jobs are run. The binaries' environment
+// (pkg/config) produces it. A client needs RedisURL and QueuePrefix, and Timeout to enqueue; a
+// worker (ServerConfig) needs every field but PollInterval, which has a default.
 type Config struct {
 	// RedisURL is the queue's Redis: redis://[user:password@]host:port/db, rediss:// for TLS,
 	// or a master watched by Redis Sentinel,
@@ -24,97 +24,79 @@ type Config struct {
 	// Cluster (redis-cluster://) is refused: asynq keeps every key of a queue under one hash
 	// tag, so a queue lives on one node anyway, and its server bookkeeping expects one
 	// keyspace. It should be a Redis that never evicts keys (maxmemory-policy noeviction): an
-	// evicted key is a lost email. Default redis://localhost:6379/0.
+	// evicted key is a lost email.
 	RedisURL string
 	// QueuePrefix names the three asynq queues, "<prefix>:critical", "<prefix>:default" and
 	// "<prefix>:low", and the queue's marker key, "<prefix>:marker" (see Client.Recover).
-	// Letters, digits and . _ : - only. Default "email".
+	// Letters, digits and . _ : - only.
 	QueuePrefix string
 	// Timeout bounds one attempt; a job still running after it is cancelled and tried again.
-	// Default 5m, the longest an SMTP server is expected to take to accept a message.
+	// A client with a zero Timeout only inspects the queue: it cannot enqueue.
 	Timeout time.Duration
 
-	// Concurrency is how many jobs one worker delivers at once. Default 5.
+	// Concurrency is how many jobs one worker delivers at once.
 	Concurrency int
 	// RetryBase is the delay before the first retry; each later retry waits twice as long as
-	// the one before, up to RetryMax. See RetryDelay. Default 2s.
+	// the one before, up to RetryMax. See RetryDelay.
 	RetryBase time.Duration
-	// RetryMax caps the delay between two attempts. Default 1h.
+	// RetryMax caps the delay between two attempts.
 	RetryMax time.Duration
 	// PollInterval is how often the worker looks for due delayed and retrying jobs. asynq's
-	// own default (5s) would add up to 5s to every retry delay. Default 1s.
+	// own default (5s) would add up to 5s to every retry delay. Zero means 1s.
 	PollInterval time.Duration
 	// FetchInterval is how long the worker waits, on average, before it looks at the lanes
 	// again after finding them all empty: asynq polls rather than blocks. It is the delay an
 	// email that arrives at an idle worker waits before a worker takes it (from half to one
-	// and a half times it), and each look costs up to three short scripts in Redis. Default
-	// 20ms: 150 scripts a second from an idle worker.
+	// and a half times it), and each look costs up to three short scripts in Redis.
 	FetchInterval time.Duration
 	// ShutdownTimeout is how long a stopping worker lets running jobs finish; jobs still
-	// running after it go back to their queue and run again later. Default 10s.
+	// running after it go back to their queue and run again later.
 	ShutdownTimeout time.Duration
 }
 
-// DefaultConfig returns the recommended settings: the seed design's 5 concurrent deliveries and
-// exponential backoff from 2s.
-func DefaultConfig() Config {
-	return Config{
-		RedisURL:        "redis://localhost:6379/0",
-		QueuePrefix:     "email",
-		Timeout:         5 * time.Minute,
-		Concurrency:     5,
-		RetryBase:       2 * time.Second,
-		RetryMax:        time.Hour,
-		PollInterval:    time.Second,
-		FetchInterval:   20 * time.Millisecond,
-		ShutdownTimeout: 10 * time.Second,
-	}
-}
+// defaultPollInterval is PollInterval's value when it is zero.
+const defaultPollInterval = time.Second
 
 var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,200}$`)
 
-// normalize fills zero fields with defaults and refuses values that cannot work.
-func (c Config) normalize() (Config, error) {
-	def := DefaultConfig()
-	if c.RedisURL == "" {
-		c.RedisURL = def.RedisURL
+// CheckPrefix refuses a QueuePrefix the queue cannot use.
+func CheckPrefix(prefix string) error {
+	if !prefixPattern.MatchString(prefix) {
+		return fmt.Errorf("%q: want 1-200 letters, digits, '.', '_', ':' or '-'", prefix)
 	}
-	if c.QueuePrefix == "" {
-		c.QueuePrefix = def.QueuePrefix
-	}
-	if c.Timeout == 0 {
-		c.Timeout = def.Timeout
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = def.Concurrency
-	}
-	if c.RetryBase == 0 {
-		c.RetryBase = def.RetryBase
-	}
-	if c.RetryMax == 0 {
-		c.RetryMax = def.RetryMax
-	}
-	if c.PollInterval == 0 {
-		c.PollInterval = def.PollInterval
-	}
-	if c.FetchInterval == 0 {
-		c.FetchInterval = def.FetchInterval
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = def.ShutdownTimeout
-	}
+	return nil
+}
 
+// normalize refuses a client configuration that cannot work.
+func (c Config) normalize() (Config, error) {
 	var errs []error
-	if !prefixPattern.MatchString(c.QueuePrefix) {
-		errs = append(errs, fmt.Errorf("QueuePrefix %q: want 1-200 letters, digits, '.', '_', ':' or '-'", c.QueuePrefix))
+	if c.RedisURL == "" {
+		errs = append(errs, errors.New("RedisURL is empty"))
 	}
-	if c.Timeout < time.Second {
-		errs = append(errs, fmt.Errorf("Timeout %v is below 1s", c.Timeout))
+	if err := CheckPrefix(c.QueuePrefix); err != nil {
+		errs = append(errs, fmt.Errorf("QueuePrefix %w", err))
+	}
+	if c.Timeout != 0 && c.Timeout < time.Second {
+		errs = append(errs, fmt.Errorf("timeout %v is below 1s", c.Timeout))
+	}
+	return c, errors.Join(errs...)
+}
+
+// normalizeServer fills PollInterval when it is zero and refuses a worker configuration that
+// cannot work.
+func (c Config) normalizeServer() (Config, error) {
+	if c.PollInterval == 0 {
+		c.PollInterval = defaultPollInterval
+	}
+	c, err := c.normalize()
+	errs := []error{err}
+	if c.Timeout == 0 {
+		errs = append(errs, errors.New("timeout is zero: a worker's jobs need one"))
 	}
 	if c.Concurrency < 1 {
-		errs = append(errs, fmt.Errorf("Concurrency %d is below 1", c.Concurrency))
+		errs = append(errs, fmt.Errorf("concurrency %d is below 1", c.Concurrency))
 	}
-	if c.RetryBase < 0 || c.RetryMax < c.RetryBase {
+	if c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
 		errs = append(errs, fmt.Errorf("RetryBase %v and RetryMax %v: want 0 < RetryBase <= RetryMax", c.RetryBase, c.RetryMax))
 	}
 	if c.PollInterval < 10*time.Millisecond {
@@ -129,9 +111,15 @@ func (c Config) normalize() (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// Validate reports whether the Config can be used, after filling in the defaults.
+// Validate reports whether the Config can serve a client.
 func (c Config) Validate() error {
 	_, err := c.normalize()
+	return err
+}
+
+// ValidateServer reports whether the Config can run a worker (ServerConfig).
+func (c Config) ValidateServer() error {
+	_, err := c.normalizeServer()
 	return err
 }
 
@@ -139,10 +127,6 @@ func (c Config) Validate() error {
 // (asynq.NewServerFromRedisClient) and the worker's readiness probe. It does not dial; the caller closes it after the server has shut down. The error never repeats the
 // URL, which may hold a password.
 func OpenRedis(c Config) (*redis.Client, error) {
-	c, err := c.normalize()
-	if err != nil {
-		return nil, fmt.Errorf("queue: %w", err)
-	}
 	return openRedis(c.RedisURL)
 }
 
@@ -180,7 +164,7 @@ func (c Config) markerKey() string { return c.QueuePrefix + ":marker" }
 // PollInterval and ShutdownTimeout, with asynq's own log lines sent to log. The worker passes it to asynq.NewServerFromRedisClient
 // and runs a delivery.Handler.
 func (c Config) ServerConfig(log *slog.Logger) (asynq.Config, error) {
-	c, err := c.normalize()
+	c, err := c.normalizeServer()
 	if err != nil {
 		return asynq.Config{}, fmt.Errorf("queue: %w", err)
 	}

@@ -9,36 +9,67 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 	"github.com/oeshq/oes/pkg/queue"
 )
 
 func TestNewRefusesAnUnusableConfig(t *testing.T) {
 	t.Parallel()
-	for name, f := range map[string]func(*queue.Config){
-		"prefix with a space":       func(c *queue.Config) { c.QueuePrefix = "e mail" },
-		"prefix with a brace":       func(c *queue.Config) { c.QueuePrefix = "email{x}" },
-		"timeout below a second":    func(c *queue.Config) { c.Timeout = 500 * time.Millisecond },
-		"retry max below base":      func(c *queue.Config) { c.RetryBase, c.RetryMax = time.Minute, time.Second },
-		"poll interval below 10ms":  func(c *queue.Config) { c.PollInterval = time.Millisecond },
-		"fetch interval below 1ms":  func(c *queue.Config) { c.FetchInterval = time.Microsecond },
-		"negative concurrency":      func(c *queue.Config) { c.Concurrency = -1 },
-		"negative shutdown timeout": func(c *queue.Config) { c.ShutdownTimeout = -time.Second },
+	for name, c := range map[string]struct {
+		edit func(*queue.Config)
+		// client: a client cannot use it either; otherwise only a worker is refused.
+		client bool
+	}{
+		"prefix with a space":       {func(c *queue.Config) { c.QueuePrefix = "e mail" }, true},
+		"prefix with a brace":       {func(c *queue.Config) { c.QueuePrefix = "email{x}" }, true},
+		"no prefix":                 {func(c *queue.Config) { c.QueuePrefix = "" }, true},
+		"no redis":                  {func(c *queue.Config) { c.RedisURL = "" }, true},
+		"timeout below a second":    {func(c *queue.Config) { c.Timeout = 500 * time.Millisecond }, true},
+		"no timeout":                {func(c *queue.Config) { c.Timeout = 0 }, false},
+		"retry max below base":      {func(c *queue.Config) { c.RetryBase, c.RetryMax = time.Minute, time.Second }, false},
+		"no retry base":             {func(c *queue.Config) { c.RetryBase = 0 }, false},
+		"poll interval below 10ms":  {func(c *queue.Config) { c.PollInterval = time.Millisecond }, false},
+		"fetch interval below 1ms":  {func(c *queue.Config) { c.FetchInterval = time.Microsecond }, false},
+		"negative concurrency":      {func(c *queue.Config) { c.Concurrency = -1 }, false},
+		"no concurrency":            {func(c *queue.Config) { c.Concurrency = 0 }, false},
+		"negative shutdown timeout": {func(c *queue.Config) { c.ShutdownTimeout = -time.Second }, false},
 	} {
-		cfg := queue.DefaultConfig()
-		f(&cfg)
-		_, err := queue.New(cfg)
-		require.Error(t, err, name)
-		require.Error(t, cfg.Validate(), name)
-		_, err = cfg.ServerConfig(nil)
+		cfg := config.Defaults[workerenv.Env]().QueueConfig()
+		c.edit(&cfg)
+		if c.client {
+			_, err := queue.New(cfg)
+			require.Error(t, err, name)
+			require.Error(t, cfg.Validate(), name)
+		} else {
+			require.NoError(t, cfg.Validate(), name)
+		}
+		require.Error(t, cfg.ValidateServer(), name)
+		_, err := cfg.ServerConfig(nil)
 		require.Error(t, err, name)
 	}
-	require.NoError(t, queue.DefaultConfig().Validate())
-	require.NoError(t, queue.Config{}.Validate(), "zero fields take the defaults")
+	shipped := config.Defaults[workerenv.Env]().QueueConfig()
+	require.NoError(t, shipped.ValidateServer(), "the worker's defaults run")
+	require.NoError(t, config.Defaults[config.Queue]().ClientConfig(config.Defaults[config.Redis]()).Validate(),
+		"the api's defaults make a client")
+	require.Error(t, queue.Config{}.Validate(), "a queue's Redis and lane names have no default")
+}
+
+// A client without a Timeout inspects the queue but enqueues nothing: a job must carry the
+// bound of its attempts.
+func TestAClientWithoutTimeoutCannotEnqueue(t *testing.T) {
+	t.Parallel()
+	cfg := config.Defaults[config.Queue]().ClientConfig(config.Defaults[config.Redis]())
+	c, err := queue.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	err = c.Enqueue(t.Context(), queue.Job{ID: 1, Priority: 5, Kind: "verification"})
+	require.ErrorContains(t, err, "no Timeout")
 }
 
 func TestServerConfigRunsTheWorkerAsConfigured(t *testing.T) {
 	t.Parallel()
-	cfg := queue.DefaultConfig()
+	cfg := config.Defaults[workerenv.Env]().QueueConfig()
 	cfg.Concurrency = 7
 	cfg.FetchInterval = 50 * time.Millisecond
 	cfg.PollInterval = 250 * time.Millisecond
@@ -61,7 +92,7 @@ func TestServerConfigRunsTheWorkerAsConfigured(t *testing.T) {
 // wrong with the email itself should count.
 func TestServerConfigCountsOnlyFailuresOfTheEmail(t *testing.T) {
 	t.Parallel()
-	scfg, err := queue.DefaultConfig().ServerConfig(nil)
+	scfg, err := config.Defaults[workerenv.Env]().QueueConfig().ServerConfig(nil)
 	require.NoError(t, err)
 
 	for name, c := range map[string]struct {
@@ -87,7 +118,7 @@ func TestNewRefusesABadURLWithoutRepeatingThePassword(t *testing.T) {
 		"http://:s3cret-pw@localhost:6379/0",
 		"redis://user:s3cret-pw@local host/0",
 	} {
-		cfg := queue.DefaultConfig()
+		cfg := config.Defaults[workerenv.Env]().QueueConfig()
 		cfg.RedisURL = url
 		_, err := queue.New(cfg)
 		require.Error(t, err, url)

@@ -34,11 +34,7 @@ func Lane(priority int) string {
 
 // QueueName returns the asynq queue of a lane, "<QueuePrefix>:<lane>".
 func (c Config) QueueName(lane string) string {
-	prefix := c.QueuePrefix
-	if prefix == "" {
-		prefix = DefaultConfig().QueuePrefix
-	}
-	return prefix + ":" + lane
+	return c.QueuePrefix + ":" + lane
 }
 
 // QueueNames returns the asynq queues of the three lanes, critical first.

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 	"github.com/oeshq/oes/pkg/queue"
 )
 
@@ -23,7 +25,7 @@ func TestLaneMapsPrioritiesOntoThreeLanes(t *testing.T) {
 
 func TestServerQueuesWeighTheLanes(t *testing.T) {
 	t.Parallel()
-	cfg := queue.DefaultConfig()
+	cfg := config.Defaults[workerenv.Env]().QueueConfig()
 	cfg.QueuePrefix = "mail"
 
 	require.Equal(t, map[string]int{"mail:critical": 6, "mail:default": 3, "mail:low": 1}, cfg.ServerQueues())

@@ -42,6 +42,9 @@ func ParseTaskID(s string) (int64, error) {
 // newTask builds the asynq task of j and the options to enqueue it with: its lane, its id,
 // Timeout, and the time it may first run when j.RunAt is after now.
 func (c Config) newTask(j Job, now time.Time) (*asynq.Task, []asynq.Option, error) {
+	if c.Timeout == 0 {
+		return nil, nil, errors.New("queue: this client has no Timeout: it can inspect the queue, not enqueue")
+	}
 	if j.ID < 1 {
 		return nil, nil, fmt.Errorf("queue: job id %d is not an outbox id", j.ID)
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/queue/queuetest"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
@@ -101,7 +103,7 @@ func TestQueueFollowsSentinelFailover(t *testing.T) {
 // reason and the fix, and without the password.
 func TestQueueRefusesCluster(t *testing.T) {
 	t.Parallel()
-	cfg := queue.DefaultConfig()
+	cfg := config.Defaults[workerenv.Env]().QueueConfig()
 	cfg.RedisURL = "redis-cluster://:hunter2@127.0.0.1:7000,127.0.0.1:7001"
 
 	c, err := queue.New(cfg)
@@ -119,7 +121,7 @@ func TestQueueRefusesCluster(t *testing.T) {
 
 func TestQueueRejectsMalformedSentinelURL(t *testing.T) {
 	t.Parallel()
-	cfg := queue.DefaultConfig()
+	cfg := config.Defaults[workerenv.Env]().QueueConfig()
 	cfg.RedisURL = "redis-sentinel://:hunter2@127.0.0.1:26379/0"
 	_, err := queue.New(cfg)
 	require.ErrorContains(t, err, "?master=<name>")

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/queue"
 )
@@ -61,7 +63,7 @@ func TestACancelledCallerGetsItsErrorAndNothingIsQueued(t *testing.T) {
 // when its caller's deadline passes, however long Redis takes to answer.
 func TestContextBoundsTheWaitForLaneCounts(t *testing.T) {
 	t.Parallel()
-	cfg := queue.DefaultConfig()
+	cfg := config.Defaults[workerenv.Env]().QueueConfig()
 	cfg.RedisURL = "redis://" + silentRedis(t) + "/0"
 	client, err := queue.New(cfg)
 	require.NoError(t, err)

@@ -56,7 +56,7 @@ func (e NewEmail) validate() error {
 		fs = append(fs, oes.FieldError{Field: "priority", Message: "must be from 1 to 10"})
 	}
 	if e.MaxAttempts < 1 || e.MaxAttempts > MaxEmailAttempts {
-		fs = append(fs, oes.FieldError{Field: "attempts", Message: "must be from 1 to 25"})
+		fs = append(fs, oes.FieldError{Field: "attempts", Message: fmt.Sprintf("must be from 1 to %d", MaxEmailAttempts)})
 	}
 	if fs != nil {
 		return oes.Invalid(fs...)

@@ -32,23 +32,23 @@ const (
 	TLSImplicit = "tls"      // TLS from the first byte, as on port 465
 )
 
-// Config configures a Sender. Zero values take the defaults named on each field.
+// Config configures a Sender. The worker's environment (pkg/config/workerenv) produces it;
+// Host, Port and TLS have no default.
 type Config struct {
 	Host string
-	// Port defaults to 587 for starttls, 465 for tls and 25 for none.
 	Port int
 	// Username and Password, when Username is set, authenticate with AUTH PLAIN, which the
 	// server must offer. net/smtp sends them only over TLS or to a loopback host.
 	Username, Password string
 	// From is the sender for messages that name none (SMTP_FROM), e.g. "OES <no-reply@oes.example>".
 	From string
-	// TLS is "none", "starttls" (the default) or "tls".
+	// TLS is "none", "starttls" or "tls".
 	TLS string
 	// TLSConfig, if set, is used for STARTTLS and implicit TLS (say, to trust a private CA);
 	// its ServerName defaults to Host. Nil means the system roots.
 	TLSConfig *tls.Config
 	// PoolSize is the most connections open at once, which should equal the worker's
-	// concurrency: one per send in progress. Default 5.
+	// concurrency: one per send in progress. Zero means one.
 	PoolSize int
 	// IdleTimeout: a pooled connection unused for longer is closed and dialled again before
 	// use, since servers drop idle clients. Default 30s.
@@ -66,7 +66,6 @@ type Config struct {
 
 // Defaults used for zero Config fields.
 const (
-	DefaultPoolSize    = 5
 	DefaultIdleTimeout = 30 * time.Second
 	DefaultDialTimeout = 10 * time.Second
 	DefaultSendTimeout = 60 * time.Second
@@ -98,14 +97,8 @@ var _ oesmail.Sender = (*Sender)(nil)
 // New checks cfg, fills in its defaults and returns a Sender. It connects to nothing: the
 // first Send dials.
 func New(cfg Config) (*Sender, error) {
-	if cfg.TLS == "" {
-		cfg.TLS = TLSStartTLS
-	}
-	if cfg.Port == 0 {
-		cfg.Port = map[string]int{TLSNone: 25, TLSStartTLS: 587, TLSImplicit: 465}[cfg.TLS]
-	}
 	if cfg.PoolSize == 0 {
-		cfg.PoolSize = DefaultPoolSize
+		cfg.PoolSize = 1
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout

@@ -264,7 +264,7 @@ func TestCloseQuitsPooledConnectionsAndRefusesSends(t *testing.T) {
 
 func TestNewValidatesConfig(t *testing.T) {
 	t.Parallel()
-	valid := smtpsend.Config{Host: "smtp.oes.test", From: "no-reply@oes.test", Username: "mailer", Password: "hunter2"}
+	valid := smtpsend.Config{Host: "smtp.oes.test", Port: 587, TLS: smtpsend.TLSStartTLS, From: "no-reply@oes.test", Username: "mailer", Password: "hunter2"}
 	tests := []struct {
 		name string
 		edit func(*smtpsend.Config)

@@ -12,6 +12,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 	"github.com/oeshq/oes/pkg/queue"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
@@ -28,7 +30,7 @@ func Config(t testing.TB) queue.Config {
 // ConfigAt is Config on the Redis at url, such as a private redistest.Server.
 func ConfigAt(t testing.TB, url string) queue.Config {
 	t.Helper()
-	cfg := queue.DefaultConfig()
+	cfg := config.Defaults[workerenv.Env]().QueueConfig()
 	cfg.RedisURL = url
 	cfg.QueuePrefix = redistest.Namespace(t)
 	cfg.PollInterval = 100 * time.Millisecond

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 	"github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/queue"
@@ -21,7 +23,7 @@ import (
 // queueAt returns a queue client of the Redis at url, which may be down.
 func queueAt(t *testing.T, url string) *queue.Client {
 	t.Helper()
-	cfg := queue.DefaultConfig()
+	cfg := config.Defaults[workerenv.Env]().QueueConfig()
 	cfg.RedisURL = url
 	return queuetest.Client(t, cfg)
 }

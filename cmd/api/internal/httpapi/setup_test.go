@@ -23,6 +23,7 @@ import (
 	"github.com/oeshq/oes/pkg/attempt"
 	"github.com/oeshq/oes/pkg/auth"
 	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/exam"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/outbox"
@@ -116,7 +117,7 @@ func (b bundle) replica(t testing.TB) testAPI {
 
 func newCache(t testing.TB, url, ns string) *cache.Cache {
 	t.Helper()
-	cfg := cache.DefaultConfig()
+	cfg := config.Defaults[config.Cache]().CacheConfig()
 	cfg.Namespace = ns
 	c, err := cache.New(url, cfg, discardLog())
 	require.NoError(t, err)

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/oeshq/oes/pkg/benchkit"
+	"github.com/oeshq/oes/pkg/config"
 )
 
 func main() {
@@ -170,7 +171,7 @@ func newEnvironment(o options, stderr io.Writer) (*environment, error) {
 	}
 	base := os.Getenv("DATABASE_URL")
 	if base == "" {
-		base = "postgres://localhost:5432/oes?sslmode=disable" // the binaries' own default
+		base = config.Defaults[config.Database]().DatabaseURL // the binaries' own default
 	}
 	dbURL, err := benchkit.SiblingDatabaseURL(base, "_faults")
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/oeshq/oes/pkg/benchkit"
 	"github.com/oeshq/oes/pkg/benchkit/smtpsink"
+	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 	oesmail "github.com/oeshq/oes/pkg/mail"
 	"github.com/oeshq/oes/pkg/queue"
 )
@@ -83,7 +85,9 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	// Each phase that queues jobs gets a queue of its own, removed when drain ends.
 	var used []queue.Config
 	newQueue := func(name string) queue.Config {
-		c := queue.Config{RedisURL: redisURL, QueuePrefix: fmt.Sprintf("bench-%d-%s", os.Getpid(), name)}
+		// The worker's shipped settings, on a queue of the phase's own.
+		c := config.Defaults[workerenv.Env]().QueueConfig()
+		c.RedisURL, c.QueuePrefix = redisURL, fmt.Sprintf("bench-%d-%s", os.Getpid(), name)
 		used = append(used, c)
 		return c
 	}

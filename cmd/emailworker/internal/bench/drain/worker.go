@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os/exec"
-	"reflect"
 	"strconv"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/oeshq/oes/pkg/benchkit"
 	"github.com/oeshq/oes/pkg/benchkit/smtpsink"
 	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 )
 
 // rig is what every phase measures with: the processes it starts, the SMTP sink, the queue's
@@ -70,16 +69,8 @@ func (r *rig) startWorker(ctx context.Context, name, prefix string, conns int, f
 	return &workerProcess{proc: p, healthAddr: healthAddr, readyAt: readyAt}, nil
 }
 
-// shippedFetchInterval is EMAIL_FETCH_INTERVAL's default, read from where the setting is
-// declared, so that the bench measures what ships whatever the environment says.
+// shippedFetchInterval is EMAIL_FETCH_INTERVAL's default, so that the bench measures what
+// ships whatever the environment says.
 func shippedFetchInterval() time.Duration {
-	f, ok := reflect.TypeFor[config.Worker]().FieldByName("EmailFetchInterval")
-	if !ok {
-		panic("config.Worker has no EmailFetchInterval")
-	}
-	d, err := time.ParseDuration(f.Tag.Get("default"))
-	if err != nil {
-		panic(fmt.Sprintf("EMAIL_FETCH_INTERVAL's default: %v", err))
-	}
-	return d
+	return config.Defaults[workerenv.Worker]().EmailFetchInterval
 }

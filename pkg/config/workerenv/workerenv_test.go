@@ -1,0 +1,45 @@
+package workerenv_test
+
+import (
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
+)
+
+// TestDefaultsAreWhatAnEmptyEnvironmentLoads shows that the worker's defaults, which tests and
+// benchmarks build the queue's, the handler's, the relay's and the sender's configurations
+// from, are what a worker that is given no variable runs with, and that they work.
+func TestDefaultsAreWhatAnEmptyEnvironmentLoads(t *testing.T) {
+	for i := range reflect.TypeFor[workerenv.Env]().NumField() {
+		clear(t, reflect.TypeFor[workerenv.Env]().Field(i).Type)
+	}
+	var loaded workerenv.Env
+	require.NoError(t, config.Load(&loaded, nil, nil))
+	def := config.Defaults[workerenv.Env]()
+	require.Equal(t, loaded, def)
+
+	require.NoError(t, def.QueueConfig().ValidateServer())
+	require.Equal(t, def.EmailConcurrency, def.SenderConfig().PoolSize, "one SMTP connection per concurrent delivery")
+	require.Equal(t, def.QueueConfig().RetryBase, def.DeliveryConfig().RetryBase, "one backoff for the queue and the handler")
+	require.Equal(t, def.QueueConfig().Timeout, def.RelayConfig().JobTimeout)
+}
+
+func TestLoadRefusesAQueueTheWorkerCannotRun(t *testing.T) {
+	t.Setenv("QUEUE_PREFIX", "e mail")
+	var loaded workerenv.Env
+	require.ErrorContains(t, config.Load(&loaded, nil, nil), "QUEUE_PREFIX")
+}
+
+func clear(t *testing.T, rt reflect.Type) {
+	for i := range rt.NumField() {
+		if key := rt.Field(i).Tag.Get("envconfig"); key != "" {
+			t.Setenv(key, "")
+			require.NoError(t, os.Unsetenv(key))
+		}
+	}
+}
