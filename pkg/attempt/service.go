@@ -8,6 +8,10 @@
 // EFORBIDDEN rather than ENOTFOUND: attempt ids are sequential, so hiding existence would
 // protect nothing, and a clear 403 is easier to act on.
 //
+// The rules are this package's: when answers may change, how an attempt is graded, dated and
+// finished, and which email that makes. The store gives them a transaction over the attempt's
+// rows, with plain reads and writes in it.
+//
 // Stored scores never change once graded: the answers of an attempt pin the questions and
 // options they name (the schema's RESTRICT references), and score and max_score are columns
 // of the attempt, not recomputed on read.
@@ -41,6 +45,9 @@ type Service struct {
 	store *store.Store
 	exams *exam.Service // the exams' policies, read through the cache
 	cache *cache.Cache  // nil when caching is disabled by configuration
+	// attempts is store as saving answers and grading use it: a transaction with plain reads
+	// and writes, the rules being this package's.
+	attempts attemptStore
 	// sealer encrypts the cached results and exam lists, which hold a student's scores and
 	// answers; without one they are not cached.
 	sealer *cache.Sealer
@@ -55,7 +62,7 @@ type Service struct {
 // from the store. Result emails may fail emailAttempts tries for reasons other than
 // an outage.
 func NewService(st *store.Store, exams *exam.Service, c *cache.Cache, emailAttempts int, log *slog.Logger) *Service {
-	return &Service{store: st, exams: exams, cache: c, emailAttempts: emailAttempts, log: log, now: time.Now}
+	return &Service{store: st, attempts: st, exams: exams, cache: c, emailAttempts: emailAttempts, log: log, now: time.Now}
 }
 
 // WithSealer makes s cache results and students' exam lists sealed by sealer, as profiles
@@ -167,7 +174,7 @@ func (s *Service) SaveAnswers(ctx context.Context, id int64, caller Caller, in A
 	if err != nil {
 		return View{}, err
 	}
-	saved, err := s.store.SaveAnswers(ctx, id, answers, s.now())
+	saved, err := saveAnswers(ctx, s.attempts, id, answers, s.now())
 	if err != nil {
 		return View{}, err
 	}
@@ -211,7 +218,7 @@ func (s *Service) GradeExpired(ctx context.Context, max int) (int, error) {
 // finish grades attempt id unless it is graded already, with its result email in the same
 // transaction, then drops the cache entries the grade makes stale.
 func (s *Service) finish(ctx context.Context, id int64) (oes.Attempt, error) {
-	a, graded, err := s.store.SubmitAttempt(ctx, id, s.now(), Grade, s.resultEmail)
+	a, graded, err := submit(ctx, s.attempts, id, s.now(), s.resultEmail)
 	if err != nil {
 		return oes.Attempt{}, err
 	}

@@ -16,10 +16,6 @@ import (
 // Answers maps a question id to the ids of the options chosen for it.
 type Answers map[int64][]int64
 
-// GradeFunc scores an attempt from the exam's questions, answer key included, and the answers
-// chosen.
-type GradeFunc func(questions []oes.Question, chosen Answers) (score, maxScore int32)
-
 // startRetries bounds StartAttempt's loop when the open attempt it found is submitted before
 // it can be read: each lap means another request finished an attempt meanwhile.
 const startRetries = 3
@@ -146,103 +142,109 @@ func (s *Store) attemptAnswers(ctx context.Context, db dbsqlc.DBTX, attemptID in
 	return answers, nil
 }
 
-// SaveAnswers replaces the chosen options of every question in answers (an empty list clears
-// the question's answer) and returns all the answers of the attempt. The caller has checked
-// that the questions belong to the attempt's exam; an option that is not one of its
-// question's is EINVALID. ENOTFOUND when the attempt does not exist; ECONFLICT when it has
-// been submitted or its deadline is at or before now.
-func (s *Store) SaveAnswers(ctx context.Context, attemptID int64, answers Answers, now time.Time) (Answers, error) {
-	answers = sortedAnswers(answers)
-	var saved Answers
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		a, err := s.lockAttempt(ctx, tx, attemptID)
-		if err != nil {
-			return err
-		}
-		if err := checkOpen(a, now); err != nil {
-			return err
-		}
-		del := dbsqlc.DeleteAttemptAnswersParams{AttemptID: attemptID}
-		ins := dbsqlc.InsertAttemptAnswersParams{AttemptID: attemptID}
-		for q, options := range answers {
-			del.QuestionIds = append(del.QuestionIds, q)
-			for _, o := range options {
-				ins.QuestionIds = append(ins.QuestionIds, q)
-				ins.OptionIds = append(ins.OptionIds, o)
-			}
-		}
-		if err := s.q.DeleteAttemptAnswers(ctx, tx, del); err != nil {
-			return translate(err, "answers")
-		}
-		if len(ins.OptionIds) > 0 {
-			if err := s.q.InsertAttemptAnswers(ctx, tx, ins); err != nil {
-				return translate(err, "answers")
-			}
-		}
-		saved, err = s.attemptAnswers(ctx, tx, attemptID)
-		return err
-	})
-	return saved, err
+// AttemptTx is one transaction over attempts, begun by Store.AttemptTx: plain reads and
+// writes, whose rules are the caller's. It is an interface so that the tests of those rules can
+// stand in for the database. Its errors are *oes.Error, as the Store's are. It is not to be
+// used after the function it was given to returns.
+type AttemptTx interface {
+	// LockAttempt returns attempt id, without its exam's title nor its student, and holds its
+	// row until the transaction ends: the writers of one attempt's answers and its grade take
+	// turns, so that a grade sees every answer saved before it. ENOTFOUND when it does not
+	// exist.
+	LockAttempt(ctx context.Context, id int64) (oes.Attempt, error)
+	// GetAttempt is Store.GetAttempt within the transaction: it sees the transaction's writes.
+	GetAttempt(ctx context.Context, id int64) (oes.Attempt, error)
+	// ExamQuestions is Store.ListExamQuestions within the transaction: the answer key included.
+	ExamQuestions(ctx context.Context, examID int64) ([]oes.Question, error)
+	// Answers is Store.AttemptAnswers within the transaction.
+	Answers(ctx context.Context, attemptID int64) (Answers, error)
+	// ReplaceAnswers replaces the chosen options of every question in answers; an empty list
+	// clears the question's answer, and an option named twice is stored once. The caller has
+	// checked that the questions belong to the attempt's exam; an option that is not one of its
+	// question's is EINVALID.
+	ReplaceAnswers(ctx context.Context, attemptID int64, answers Answers) error
+	// FinishAttempt records the submission time and score of attempt id unless it has one
+	// already; changed tells whether it was recorded.
+	FinishAttempt(ctx context.Context, id int64, submittedAt time.Time, score, maxScore int32) (changed bool, err error)
+	// InsertEmail records e in the outbox, to be sent once the transaction commits, and returns
+	// its id. EINVALID when e is not fit to send.
+	InsertEmail(ctx context.Context, e NewEmail) (int64, error)
 }
 
-// SubmitAttempt grades an open attempt with grade and records its score, with submittedAt set
-// to now or, when the deadline came first, the deadline, together with the email that result
-// makes of the graded attempt. graded is false when the attempt had been graded already, by an
-// earlier call or a concurrent one: its stored result is returned untouched and no email is
-// made. The attempt row is locked while grading, so answers saved concurrently are either all
-// counted or refused. When result fails, or makes an email that is not fit to send, the
-// attempt stays ungraded and the error (result's own, or EINVALID) is returned. ENOTFOUND when
-// the attempt does not exist.
-func (s *Store) SubmitAttempt(ctx context.Context, attemptID int64, now time.Time, grade GradeFunc,
-	result func(oes.Attempt) (NewEmail, error)) (a oes.Attempt, graded bool, err error) {
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		locked, err := s.lockAttempt(ctx, tx, attemptID)
-		if err != nil {
-			return err
+// AttemptTx runs fn in a transaction over attempts, committing when fn returns nil and rolling
+// back otherwise. fn's error is returned as it is; a failure to begin or commit the
+// transaction as an *oes.Error.
+func (s *Store) AttemptTx(ctx context.Context, fn func(AttemptTx) error) error {
+	var fnErr error
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		fnErr = fn(attemptTx{s: s, tx: tx})
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return translate(err, "attempt")
+}
+
+// attemptTx is the store's AttemptTx.
+type attemptTx struct {
+	s  *Store
+	tx pgx.Tx
+}
+
+func (t attemptTx) LockAttempt(ctx context.Context, id int64) (oes.Attempt, error) {
+	r, err := t.s.q.LockAttempt(ctx, t.tx, id)
+	if err != nil {
+		return oes.Attempt{}, translate(err, attemptSubject(id))
+	}
+	return attemptFromColumns(r.ID, r.ExamID, r.UserID, r.StartedAt, r.Deadline, r.SubmittedAt, r.Score, r.MaxScore), nil
+}
+
+func (t attemptTx) GetAttempt(ctx context.Context, id int64) (oes.Attempt, error) {
+	return t.s.getAttempt(ctx, t.tx, id)
+}
+
+func (t attemptTx) ExamQuestions(ctx context.Context, examID int64) ([]oes.Question, error) {
+	return t.s.listExamQuestions(ctx, t.tx, examID)
+}
+
+func (t attemptTx) Answers(ctx context.Context, attemptID int64) (Answers, error) {
+	return t.s.attemptAnswers(ctx, t.tx, attemptID)
+}
+
+func (t attemptTx) ReplaceAnswers(ctx context.Context, attemptID int64, answers Answers) error {
+	del := dbsqlc.DeleteAttemptAnswersParams{AttemptID: attemptID}
+	ins := dbsqlc.InsertAttemptAnswersParams{AttemptID: attemptID}
+	for q, options := range sortedAnswers(answers) {
+		del.QuestionIds = append(del.QuestionIds, q)
+		for _, o := range options {
+			ins.QuestionIds = append(ins.QuestionIds, q)
+			ins.OptionIds = append(ins.OptionIds, o)
 		}
-		if locked.Submitted() {
-			return nil
+	}
+	if err := t.s.q.DeleteAttemptAnswers(ctx, t.tx, del); err != nil {
+		return translate(err, "answers")
+	}
+	if len(ins.OptionIds) > 0 {
+		if err := t.s.q.InsertAttemptAnswers(ctx, t.tx, ins); err != nil {
+			return translate(err, "answers")
 		}
-		questions, err := s.listExamQuestions(ctx, tx, locked.ExamID)
-		if err != nil {
-			return err
-		}
-		chosen, err := s.attemptAnswers(ctx, tx, attemptID)
-		if err != nil {
-			return err
-		}
-		score, maxScore := grade(questions, chosen)
-		at := now
-		if at.After(locked.Deadline) {
-			at = locked.Deadline
-		}
-		n, err := s.q.FinishAttempt(ctx, tx, dbsqlc.FinishAttemptParams{
-			ID: attemptID, SubmittedAt: &at, Score: &score, MaxScore: &maxScore,
-		})
-		if err != nil {
-			return translate(err, attemptSubject(attemptID))
-		}
-		if graded = n == 1; !graded {
-			return nil
-		}
-		if a, err = s.getAttempt(ctx, tx, attemptID); err != nil {
-			return err
-		}
-		email, err := result(a)
-		if err != nil {
-			return err
-		}
-		email.UserID = a.UserID
-		_, err = s.insertEmail(ctx, tx, email)
-		return err
+	}
+	return nil
+}
+
+func (t attemptTx) FinishAttempt(ctx context.Context, id int64, submittedAt time.Time, score, maxScore int32) (bool, error) {
+	n, err := t.s.q.FinishAttempt(ctx, t.tx, dbsqlc.FinishAttemptParams{
+		ID: id, SubmittedAt: &submittedAt, Score: &score, MaxScore: &maxScore,
 	})
 	if err != nil {
-		return oes.Attempt{}, false, err
+		return false, translate(err, attemptSubject(id))
 	}
-	if !graded {
-		a, err = s.GetAttempt(ctx, attemptID)
-	}
-	return a, graded, err
+	return n == 1, nil
+}
+
+func (t attemptTx) InsertEmail(ctx context.Context, e NewEmail) (int64, error) {
+	return t.s.insertEmail(ctx, t.tx, e)
 }
 
 // ListExamResults returns one page (from 1) of an exam's graded attempts in the order they
@@ -269,26 +271,6 @@ func (s *Store) ListExamResults(ctx context.Context, examID int64, page, size in
 		}
 	}
 	return results, nil
-}
-
-func (s *Store) lockAttempt(ctx context.Context, tx pgx.Tx, id int64) (oes.Attempt, error) {
-	r, err := s.q.LockAttempt(ctx, tx, id)
-	if err != nil {
-		return oes.Attempt{}, translate(err, attemptSubject(id))
-	}
-	return attemptFromColumns(r.ID, r.ExamID, r.UserID, r.StartedAt, r.Deadline, r.SubmittedAt, r.Score, r.MaxScore), nil
-}
-
-// checkOpen refuses changes to an attempt that is submitted or out of time.
-func checkOpen(a oes.Attempt, now time.Time) error {
-	switch {
-	case a.Submitted():
-		return oes.Errorf(oes.ECONFLICT, "attempt %d has been submitted; its answers can no longer change", a.ID)
-	case a.Expired(now):
-		return oes.Errorf(oes.ECONFLICT, "the time for attempt %d ran out at %s; its answers can no longer change",
-			a.ID, a.Deadline.UTC().Format(time.RFC3339))
-	}
-	return nil
 }
 
 func attemptSubject(id int64) string { return fmt.Sprintf("attempt %d", id) }

@@ -13,20 +13,27 @@ import (
 	"github.com/oeshq/oes/pkg/store"
 )
 
-// scoreAll is a GradeFunc awarding every question its points.
-func scoreAll(questions []oes.Question, _ store.Answers) (score, maxScore int32) {
-	for _, q := range questions {
-		score += q.Points
-		maxScore += q.Points
-	}
-	return score, maxScore
-}
-
-// resultEmail is a SubmitAttempt result builder: the graded attempt's email to its student.
-func resultEmail(a oes.Attempt) (store.NewEmail, error) {
+// resultEmail is the email a graded attempt makes: to its student, about them.
+func resultEmail(a oes.Attempt) store.NewEmail {
 	e := newEmail(oes.EmailResult, a.UserEmail)
 	e.Message.Subject = "Your result in " + a.ExamTitle
-	return e, nil
+	e.UserID = a.UserID
+	return e
+}
+
+// replaceAnswers replaces answers of attempt id in a transaction of its own and returns all its
+// answers as the transaction reads them.
+func (b *testBundle) replaceAnswers(id int64, answers store.Answers) (store.Answers, error) {
+	var saved store.Answers
+	err := b.store.AttemptTx(b.ctx, func(tx store.AttemptTx) error {
+		if err := tx.ReplaceAnswers(b.ctx, id, answers); err != nil {
+			return err
+		}
+		var err error
+		saved, err = tx.Answers(b.ctx, id)
+		return err
+	})
+	return saved, err
 }
 
 func TestStartAttempt(t *testing.T) {
@@ -56,7 +63,7 @@ func TestStartAttempt(t *testing.T) {
 	requireCode(t, err, oes.ENOTFOUND)
 }
 
-func TestSaveAnswersAndSubmit(t *testing.T) {
+func TestReplaceAnswersAndFinish(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	u := b.createUser(t, "ann@example.org", oes.RoleStudent)
@@ -67,53 +74,79 @@ func TestSaveAnswersAndSubmit(t *testing.T) {
 	require.NoError(t, err)
 	now := time.Now()
 
-	saved, err := b.store.SaveAnswers(b.ctx, a.ID, store.Answers{q.ID: {q.Options[1].ID, q.Options[0].ID, q.Options[0].ID}}, now)
+	saved, err := b.replaceAnswers(a.ID, store.Answers{q.ID: {q.Options[1].ID, q.Options[0].ID, q.Options[0].ID}})
 	require.NoError(t, err)
 	require.Equal(t, store.Answers{q.ID: {q.Options[0].ID, q.Options[1].ID}}, saved, "sorted, duplicates dropped")
 
-	_, err = b.store.SaveAnswers(b.ctx, a.ID, store.Answers{q.ID: {other.Options[0].ID}}, now)
+	_, err = b.replaceAnswers(a.ID, store.Answers{q.ID: {other.Options[0].ID}})
 	e1 := requireCode(t, err, oes.EINVALID)
 	require.Equal(t, "answers", e1.Fields[0].Field)
+	kept, err := b.store.AttemptAnswers(b.ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, saved, kept, "a refused replace is rolled back whole")
 
-	_, err = b.store.SaveAnswers(b.ctx, a.ID, store.Answers{q.ID: {q.Options[0].ID}}, a.Deadline)
-	requireCode(t, err, oes.ECONFLICT)
+	saved, err = b.replaceAnswers(a.ID, store.Answers{q.ID: {q.Options[0].ID}, other.ID: {}})
+	require.NoError(t, err)
+	require.Equal(t, store.Answers{q.ID: {q.Options[0].ID}}, saved, "an empty list clears a question")
 
+	// Each transaction that locks the attempt sees what the one before it committed, so one
+	// of them finishes it and makes its email, and the others find it finished.
 	const n = 10
-	var graded int
-	var built atomic.Int32
-	var mu sync.Mutex
+	var finished, emails atomic.Int32
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			got, g, err := b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll, func(a oes.Attempt) (store.NewEmail, error) {
-				built.Add(1)
-				return resultEmail(a)
+			err := b.store.AttemptTx(b.ctx, func(tx store.AttemptTx) error {
+				locked, err := tx.LockAttempt(b.ctx, a.ID)
+				if err != nil || locked.Submitted() {
+					return err
+				}
+				require.True(t, a.Deadline.Equal(locked.Deadline))
+				questions, err := tx.ExamQuestions(b.ctx, locked.ExamID)
+				if err != nil {
+					return err
+				}
+				require.Len(t, questions, 2)
+				require.True(t, *questions[0].Options[0].IsCorrect, "the answer key is read")
+				changed, err := tx.FinishAttempt(b.ctx, a.ID, now, 2, 2)
+				if err != nil || !changed {
+					return err
+				}
+				finished.Add(1)
+				got, err := tx.GetAttempt(b.ctx, a.ID)
+				if err != nil {
+					return err
+				}
+				emails.Add(1)
+				_, err = tx.InsertEmail(b.ctx, resultEmail(got))
+				return err
 			})
 			require.NoError(t, err)
-			require.EqualValues(t, 2, *got.Score)
-			mu.Lock()
-			defer mu.Unlock()
-			if g {
-				graded++
-			}
 		})
 	}
 	wg.Wait()
-	require.Equal(t, 1, graded, "one submit grades, the rest find it graded")
-	require.EqualValues(t, 1, built.Load(), "the result email is made by the submit that grades")
-	emails := b.outboxRows(t)
-	require.Len(t, emails, 1)
-	require.Equal(t, string(oes.EmailResult), emails[0].Kind)
-	require.Equal(t, &u.ID, emails[0].UserID)
-	require.Equal(t, "ann@example.org", emails[0].Recipient)
-
-	_, g, err := b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll, resultEmail)
+	require.EqualValues(t, 1, finished.Load(), "one transaction finishes, the rest find it finished")
+	require.EqualValues(t, 1, emails.Load(), "the result email is made by the transaction that finishes")
+	got, err := b.store.GetAttempt(b.ctx, a.ID)
 	require.NoError(t, err)
-	require.False(t, g)
-	require.Len(t, b.outboxRows(t), 1, "a later submit writes no second email")
+	require.EqualValues(t, 2, *got.Score)
+	rows := b.outboxRows(t)
+	require.Len(t, rows, 1)
+	require.Equal(t, string(oes.EmailResult), rows[0].Kind)
+	require.Equal(t, &u.ID, rows[0].UserID)
+	require.Equal(t, "ann@example.org", rows[0].Recipient)
 
-	_, err = b.store.SaveAnswers(b.ctx, a.ID, store.Answers{q.ID: {}}, now)
-	requireCode(t, err, oes.ECONFLICT)
+	err = b.store.AttemptTx(b.ctx, func(tx store.AttemptTx) error {
+		changed, err := tx.FinishAttempt(b.ctx, a.ID, now.Add(time.Minute), 0, 2)
+		require.False(t, changed)
+		return err
+	})
+	require.NoError(t, err)
+	again, err := b.store.GetAttempt(b.ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, got, again, "a later finish changes nothing")
+	require.Len(t, b.outboxRows(t), 1)
+
 	_, err = b.store.DeleteQuestion(b.ctx, q.ID)
 	requireCode(t, err, oes.ECONFLICT)
 
@@ -126,7 +159,7 @@ func TestSaveAnswersAndSubmit(t *testing.T) {
 	require.Empty(t, results)
 }
 
-func TestSubmitPastDeadlineIsDatedAtDeadline(t *testing.T) {
+func TestFinishAtDeadlineIsExpired(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	u := b.createUser(t, "ann@example.org", oes.RoleStudent)
@@ -138,14 +171,25 @@ func TestSubmitPastDeadlineIsDatedAtDeadline(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []int64{a.ID}, ids)
 
-	got, graded, err := b.store.SubmitAttempt(b.ctx, a.ID, a.Deadline.Add(time.Hour), scoreAll, resultEmail)
+	var got oes.Attempt
+	err = b.store.AttemptTx(b.ctx, func(tx store.AttemptTx) error {
+		changed, err := tx.FinishAttempt(b.ctx, a.ID, a.Deadline, 0, 0)
+		require.True(t, changed)
+		if err != nil {
+			return err
+		}
+		got, err = tx.GetAttempt(b.ctx, a.ID)
+		return err
+	})
 	require.NoError(t, err)
-	require.True(t, graded)
 	require.True(t, got.SubmittedAt.Equal(a.Deadline))
 	require.Equal(t, oes.AttemptExpired, got.State(time.Now()))
+	ids, err = b.store.ListExpiredExamAttempts(b.ctx, e.ID, a.Deadline)
+	require.NoError(t, err)
+	require.Empty(t, ids)
 }
 
-func TestSubmitAttemptIsGradedWithItsEmailOrNotAtAll(t *testing.T) {
+func TestAttemptTxCommitsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	u := b.createUser(t, "ann@example.org", oes.RoleStudent)
@@ -163,33 +207,55 @@ func TestSubmitAttemptIsGradedWithItsEmailOrNotAtAll(t *testing.T) {
 		require.Nil(t, got.Score)
 		require.Empty(t, b.outboxRows(t))
 	}
+	// finish finishes the attempt, then makes its email with build.
+	finish := func(build func(oes.Attempt) (store.NewEmail, error)) error {
+		return b.store.AttemptTx(b.ctx, func(tx store.AttemptTx) error {
+			if _, err := tx.FinishAttempt(b.ctx, a.ID, now, 1, 1); err != nil {
+				return err
+			}
+			got, err := tx.GetAttempt(b.ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			email, err := build(got)
+			if err != nil {
+				return err
+			}
+			_, err = tx.InsertEmail(b.ctx, email)
+			return err
+		})
+	}
 
 	errBuild := errors.New("template broke")
-	_, graded, err := b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll, func(oes.Attempt) (store.NewEmail, error) {
-		return store.NewEmail{}, errBuild
-	})
-	require.ErrorIs(t, err, errBuild)
-	require.False(t, graded)
+	err = finish(func(oes.Attempt) (store.NewEmail, error) { return store.NewEmail{}, errBuild })
+	require.ErrorIs(t, err, errBuild, "fn's error is returned as it is")
 	requireUngraded()
 
-	_, _, err = b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll, func(a oes.Attempt) (store.NewEmail, error) {
-		e, err := resultEmail(a)
+	err = finish(func(a oes.Attempt) (store.NewEmail, error) {
+		e := resultEmail(a)
 		e.MaxAttempts = store.MaxEmailAttempts + 1
-		return e, err
+		return e, nil
 	})
 	requireCode(t, err, oes.EINVALID)
 	requireUngraded()
 
 	var seen oes.Attempt
-	got, graded, err := b.store.SubmitAttempt(b.ctx, a.ID, now, scoreAll, func(a oes.Attempt) (store.NewEmail, error) {
+	err = finish(func(a oes.Attempt) (store.NewEmail, error) {
 		seen = a
-		return resultEmail(a)
+		return resultEmail(a), nil
 	})
 	require.NoError(t, err)
-	require.True(t, graded)
-	require.NotNil(t, seen.Score, "the builder sees the graded attempt")
+	require.NotNil(t, seen.Score, "the transaction reads its own writes")
 	require.EqualValues(t, 1, *seen.Score)
-	require.Equal(t, got.SubmittedAt, seen.SubmittedAt)
 	require.Equal(t, "Algebra", seen.ExamTitle)
+	got, err := b.store.GetAttempt(b.ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, got.SubmittedAt, seen.SubmittedAt)
 	require.Len(t, b.outboxRows(t), 1)
+
+	err = b.store.AttemptTx(b.ctx, func(tx store.AttemptTx) error {
+		_, err := tx.LockAttempt(b.ctx, 987654)
+		return err
+	})
+	requireCode(t, err, oes.ENOTFOUND)
 }

@@ -1,6 +1,9 @@
 // Package store keeps the application's data in PostgreSQL. It is the only user of the
 // generated queries in db/dbsqlc: it speaks the domain types of package oes and turns every
 // driver error into an *oes.Error before returning it.
+//
+// A service whose rules stand between several reads and writes that must hold together makes
+// them in a transaction the store gives it (AttemptTx), with plain operations on it.
 package store
 
 import (
