@@ -29,6 +29,7 @@ import (
 	"github.com/oeshq/oes/pkg/queue/queuetest"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
+	"github.com/oeshq/oes/pkg/testkit/program"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 	"github.com/oeshq/oes/pkg/testkit/smtptest"
 )
@@ -449,7 +450,7 @@ func (l *processOutput) String() string {
 func startBuiltBinary(t *testing.T, path string, args []string, env ...string) {
 	t.Helper()
 	out := &processOutput{}
-	cmd := exec.Command(path, args...)
+	cmd := program.Command(t, 20*time.Second, path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())

@@ -134,7 +134,9 @@ func TestUpdateValidatesAndInvalidates(t *testing.T) {
 func TestCacheWithoutSealerIsRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	c, err := cache.New(b.redisURL, cache.Config{Namespace: b.ns}, nil)
+	cfg := config.Defaults[config.Cache]().CacheConfig()
+	cfg.Namespace = b.ns
+	c, err := cache.New(b.redisURL, cfg, nil)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	_, err = profile.NewService(b.store, c, nil, nil)

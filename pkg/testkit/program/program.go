@@ -1,6 +1,7 @@
-// Package program finds the programs tests start (redis-server, chromium). A program that is
-// missing skips the test on a developer's machine, so the rest can run without it, but fails
-// it under CI=true, where a skip would pass for a green run.
+// Package program finds the programs tests start (redis-server, chromium) and runs them for no
+// longer than the test (Command). A program that is missing skips the test on a developer's
+// machine, so the rest can run without it, but fails it under CI=true, where a skip would pass
+// for a green run.
 package program
 
 import (

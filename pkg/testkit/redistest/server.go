@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oeshq/oes/pkg/testkit/program"
 )
 
 // Server is a redis-server started for one test, on 127.0.0.1, without persistence. It can be
@@ -159,7 +161,7 @@ func (s *Server) start() error {
 			"--logfile", logFile,
 		}, s.args...)
 	}
-	cmd := exec.Command(s.bin, argv...)
+	cmd := program.Command(s.t, 5*time.Second, s.bin, argv...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -25,6 +24,7 @@ import (
 	"github.com/oeshq/oes/pkg/mail/templates"
 	"github.com/oeshq/oes/pkg/outbox"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
+	"github.com/oeshq/oes/pkg/testkit/program"
 )
 
 // TestVerificationEmailInMailInbox is `make run`'s mail inbox as a new user meets it: the api
@@ -157,7 +157,7 @@ func tryMailDev(t *testing.T, bin string) (*mailDev, error) {
 		return nil, err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(bin, "--ip", smtpHost, "--smtp", smtpPort, "--web-ip", webHost, "--web", webPort,
+	cmd := program.Command(t, 5*time.Second, bin, "--ip", smtpHost, "--smtp", smtpPort, "--web-ip", webHost, "--web", webPort,
 		"--mail-directory", filepath.Join(dir, "mail"))
 	cmd.Dir = dir // MailDev reads configuration files from its directory and those above it
 	cmd.Stdout, cmd.Stderr = logFile, logFile
