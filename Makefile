@@ -28,6 +28,10 @@ SERVICES := deploy/local/with-services.sh
 # integrity) in deploy/local/maildev/package-lock.json and installed under .local/ with npm.
 MAILDEV  := $(BIN)/maildev
 MAILDEV_DIR := deploy/local/maildev
+# golangci-lint, at the version its own module pins (tools/golangci-lint, outside go.work, as sql/
+# keeps sqlc), built into .local/bin once and again when that module's go.mod or go.sum changes.
+GOLANGCI_LINT := $(BIN)/golangci-lint
+GOLANGCI_LINT_DIR := tools/golangci-lint
 
 .DEFAULT_GOAL := help
 
@@ -82,24 +86,31 @@ images: ## build the api and emailworker images (oes-api:local, oes-emailworker:
 smoke: ## build the images, run deploy/compose.yaml, register a user and read its email, stop, tear down
 	@deploy/smoke/smoke.sh run
 
+$(GOLANGCI_LINT): $(GOLANGCI_LINT_DIR)/go.mod $(GOLANGCI_LINT_DIR)/go.sum
+	@mkdir -p $(BIN)
+	GOWORK=off go build -C $(GOLANGCI_LINT_DIR) -o $(abspath $@) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml)
 	@out=$$(gofmt -l $(MODULES) sql); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet $(PACKAGES)
+	$(GOLANGCI_LINT) run --config .golangci.yml $(PACKAGES)
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module
 	@for m in $(MODULES); do (cd $$m && go mod tidy); done
 	@cd sql && GOWORK=off go mod tidy
+	@cd $(GOLANGCI_LINT_DIR) && GOWORK=off go mod tidy
 
 .PHONY: generate
 generate: ## regenerate the sqlc code in db/dbsqlc from sql/ and db/migrations
 	cd sql && GOWORK=off go tool sqlc generate
 
 .PHONY: verify
-verify: lint ## fail on drift: formatting, vet, untidy go.mod, stale sqlc code, forbidden links and imports, OpenAPI lint
+verify: lint ## fail on drift: formatting, vet, golangci-lint, untidy go.mod, stale sqlc code, forbidden links and imports, OpenAPI lint
 	@for m in $(MODULES); do (cd $$m && go mod tidy -diff) || { echo "go.mod of $$m is not tidy: run make tidy"; exit 1; }; done
 	@(cd sql && GOWORK=off go mod tidy -diff) || { echo "go.mod of sql is not tidy: run make tidy"; exit 1; }
+	@(cd $(GOLANGCI_LINT_DIR) && GOWORK=off go mod tidy -diff) || { echo "go.mod of $(GOLANGCI_LINT_DIR) is not tidy: run make tidy"; exit 1; }
 	@cd sql && GOWORK=off go tool sqlc diff || { echo "db/dbsqlc differs from what sql/ generates: run make generate"; exit 1; }
 	@! go list -deps ./cmd/api | grep -E '^(gopkg.in/gomail|github.com/wneessen/go-mail)' || { echo "the api links a mail library"; exit 1; }
 	@! go list -deps ./cmd/emailworker | grep -E '^github.com/gin-gonic/' || { echo "the emailworker links gin"; exit 1; }

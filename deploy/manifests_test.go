@@ -105,7 +105,7 @@ func portOf(t *testing.T, addr string) int32 {
 	t.Helper()
 	_, port, err := net.SplitHostPort(addr)
 	require.NoError(t, err, addr)
-	p, err := net.LookupPort("tcp", port)
+	p, err := net.DefaultResolver.LookupPort(t.Context(), "tcp", port)
 	require.NoError(t, err)
 	return int32(p)
 }

@@ -341,7 +341,7 @@ func TestMonitoringReadsServedMetrics(t *testing.T) {
 		{"GET", "/no/such/path", "", 404},
 		{"POST", "/api/v1/auth/register", `{"email":"watcher@example.com","name":"Watcher","password":"a-long-password"}`, 201},
 	} {
-		req, err := http.NewRequest(c.method, api+c.path, strings.NewReader(c.body))
+		req, err := http.NewRequestWithContext(t.Context(), c.method, api+c.path, strings.NewReader(c.body))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -477,7 +477,11 @@ func waitForStatus(t *testing.T, url string, want int) {
 	t.Helper()
 	got := 0
 	require.Eventually(t, func() bool {
-		resp, err := http.Get(url)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		if err != nil {
+			return false
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return false
 		}

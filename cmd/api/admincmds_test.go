@@ -26,7 +26,11 @@ func signIn(t *testing.T, email, password string) string {
 	t.Helper()
 	body, err := json.Marshal(map[string]string{"email": email, "password": password})
 	require.NoError(t, err)
-	resp, err := http.Post("http://"+os.Getenv("HTTP_ADDR")+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+os.Getenv("HTTP_ADDR")+"/api/v1/auth/login",
+		bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var s struct {
@@ -39,7 +43,7 @@ func signIn(t *testing.T, email, password string) string {
 // listUsers calls an admin route of the served api with token and returns the status.
 func listUsers(t *testing.T, token string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+os.Getenv("HTTP_ADDR")+"/api/v1/admin/users", nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+os.Getenv("HTTP_ADDR")+"/api/v1/admin/users", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)

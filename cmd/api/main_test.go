@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -40,7 +41,8 @@ func runMain(t *testing.T, args string, env ...string) (string, int) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else {
 		require.NoError(t, err)
@@ -123,7 +125,7 @@ func TestServeServesMetricsOnItsOwnAddress(t *testing.T) {
 	_, stop := startServe(t)
 	defer stop()
 
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	resp, err := get(t, "http://"+metricsAddr+"/metrics")
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -137,10 +139,19 @@ func TestServeServesMetricsOnItsOwnAddress(t *testing.T) {
 		require.Contains(t, out, "\n"+name)
 	}
 
-	resp, err = http.Get("http://" + os.Getenv("HTTP_ADDR") + "/metrics")
+	resp, err = get(t, "http://"+os.Getenv("HTTP_ADDR")+"/metrics")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the API's address does not serve the metrics")
+}
+
+// get sends a GET to url with http.DefaultClient, within t's context.
+func get(t *testing.T, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
 }
 
 const testSecret = "a-secret-of-at-least-32-bytes-for-this-test"
@@ -166,12 +177,12 @@ func startServe(t *testing.T) (logs *syncBuffer, stop func()) {
 	go func() { done <- run(ctx, nil, strings.NewReader(""), &bytes.Buffer{}, logs) }()
 
 	ready := func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
+		resp, err := get(t, "http://"+addr+"/readyz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200
+		return resp.StatusCode == http.StatusOK
 	}
 	for deadline := time.Now().Add(15 * time.Second); !ready(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

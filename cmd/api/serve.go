@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		_ = srv.Close()
 		return err
 	}
-	defer stopMetrics()
+	defer stopMetrics(ctx)
 
 	select {
 	case err := <-serveErr:
@@ -163,7 +163,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	log.Info("api shutting down", "timeout", cfg.ShutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
@@ -181,9 +181,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 // serveMetrics serves reg's /metrics on its own listener at addr, none when addr is empty,
 // and returns the function that stops it. Prometheus scrapes without an access token, so the
 // endpoint stays off the API's address: the network decides who may read it.
-func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(context.Context), err error) {
 	if addr == "" {
-		return func() {}, nil
+		return func(context.Context) {}, nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -198,8 +198,8 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop
 			log.Error("metrics server stopped", "err", err)
 		}
 	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	return func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil

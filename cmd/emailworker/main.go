@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Shutdown stops fetching, waits up to the timeout for running jobs and returns the rest
 	// to their queue; asynq cancels their contexts only after that.
 	w.Shutdown()
-	probes.stop()
+	probes.stop(ctx)
 	log.Info("worker stopped")
 	return nil
 }

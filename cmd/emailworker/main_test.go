@@ -40,8 +40,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// get sends a GET to url with http.DefaultClient.
+func get(url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
+}
+
 func status(url string) int {
-	resp, err := http.Get(url)
+	resp, err := get(url)
 	if err != nil {
 		return 0
 	}
@@ -237,7 +246,7 @@ func TestWorkerMetrics(t *testing.T) {
 }
 
 func scrapeMetrics(addr string) string {
-	resp, err := http.Get("http://" + addr + "/metrics")
+	resp, err := get("http://" + addr + "/metrics")
 	if err != nil {
 		return ""
 	}

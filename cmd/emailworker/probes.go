@@ -61,8 +61,8 @@ func upDown(up bool) string {
 	return "down"
 }
 
-func (p *probes) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+func (p *probes) stop(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	_ = p.srv.Shutdown(ctx)
 }

@@ -30,7 +30,7 @@ func (p *Process) WaitOK(ctx context.Context, url string, within, poll time.Dura
 		if err := p.Check(); err != nil {
 			return err
 		}
-		resp, err := client.Get(url)
+		resp, err := get(ctx, client, url)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()

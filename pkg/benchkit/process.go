@@ -156,7 +156,7 @@ func (p *Process) WaitReady(ctx context.Context, addr string, within, poll time.
 		if err := p.Check(); err != nil {
 			return time.Time{}, err
 		}
-		resp, err := client.Get(url)
+		resp, err := get(ctx, client, url)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -175,6 +175,15 @@ func (p *Process) WaitReady(ctx context.Context, addr string, within, poll time.
 		case <-time.After(poll):
 		}
 	}
+}
+
+// get is client.Get within ctx.
+func get(ctx context.Context, client *http.Client, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return client.Do(req)
 }
 
 // Run runs bin with args to completion, for at most within, in a process group of its own as

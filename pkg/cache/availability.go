@@ -87,6 +87,8 @@ func (c *Cache) startReconnect() {
 // is closed; a Sentinel or Cluster client that could not be built yet is built first. The
 // PING also re-establishes the connection, so the first call after recovery does not pay for
 // the dial.
+//
+//nolint:contextcheck // The loop outlives the call that tripped it and ends with the Cache; each probe has its own deadline.
 func (c *Cache) reconnect() {
 	defer c.loops.Done()
 	timer := time.NewTimer(0)

@@ -141,6 +141,8 @@ func (b *Breaker) Failure(err error) {
 }
 
 // probeUntilBack probes until the dependency answers, then closes pass.
+//
+//nolint:contextcheck // The probing outlives the delivery that opened the breaker and ends with Stop; each probe has its own deadline.
 func (b *Breaker) probeUntilBack(pass chan struct{}) {
 	wait := b.probeMin
 	for {

@@ -53,6 +53,8 @@ type Worker struct {
 
 // StartWorker starts delivering. It does not wait for Redis or Postgres: while either is down
 // the worker waits for it. Shutdown stops it.
+//
+//nolint:contextcheck // The relay runs until Shutdown, which stops it after the deliveries in flight, not when a context ends.
 func StartWorker(cfg WorkerConfig) (*Worker, error) {
 	log := cfg.Log
 	if log == nil {

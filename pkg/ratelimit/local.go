@@ -229,6 +229,8 @@ func (l *Local) sync() {
 
 // push adds one batch to Redis in one round trip and records the totals it reads back. When
 // Redis cannot be reached the admissions stay counted here only.
+//
+//nolint:contextcheck // A sync runs on the limiter's own goroutine, for all requests alike, with its own deadline.
 func (l *Local) push(batch []pushed) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -253,10 +255,10 @@ func (l *Local) push(batch []pushed) {
 		if err == nil {
 			total = totals[i].Val()
 		}
-		switch {
-		case lb.window == p.window:
+		switch lb.window {
+		case p.window:
 			lb.global = max(lb.global+p.n, total)
-		case lb.window == p.window+1:
+		case p.window + 1:
 			lb.prev = max(lb.prev, total)
 		}
 		s.mu.Unlock()

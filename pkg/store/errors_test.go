@@ -176,7 +176,7 @@ func TestQueriesThatRunOutOfTimeAreUnavailable(t *testing.T) {
 	// Another transaction holds the exam row, so an update waits until its time runs out.
 	tx, err := b.pool.Begin(b.ctx)
 	require.NoError(t, err)
-	defer tx.Rollback(b.ctx)
+	defer func() { _ = tx.Rollback(b.ctx) }()
 	_, err = tx.Exec(b.ctx, "SELECT 1 FROM exams WHERE id = $1 FOR UPDATE", exam.ID)
 	require.NoError(t, err)
 

@@ -94,6 +94,8 @@ func (l *OutboxListener) Err() error {
 }
 
 // Close releases the lock and the connection.
+//
+//nolint:contextcheck // Close runs when the caller's context may have ended; closing the connection has its own deadline.
 func (l *OutboxListener) Close() {
 	l.cancel()
 	l.wg.Wait()

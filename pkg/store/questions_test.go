@@ -136,7 +136,7 @@ func TestListExamQuestionsReadsQuestionsWithOrderedOptionsInOneQuery(t *testing.
 		pos     int32
 		options []string
 	}{{3, []string{"c1", "c2", "c3"}}, {1, []string{"a1", "a2"}}, {2, nil}} {
-		in := oes.QuestionInput{Text: ptr(string(rune('a' + q.pos - 1))), Position: ptr(q.pos)}
+		in := oes.QuestionInput{Text: ptr(string('a' + q.pos - 1)), Position: ptr(q.pos)}
 		for i, text := range q.options {
 			in.Options = append(in.Options, oes.OptionInput{Text: text, IsCorrect: i == 0})
 		}

@@ -32,7 +32,7 @@ func classify(ctx context.Context, err error) error {
 		return d
 	}
 	if ctx.Err() != nil {
-		d := cancelled(ctx, err).(*oesmail.DeliveryError)
+		d := cancelled(ctx, err)
 		d.Step = step
 		return d
 	}
@@ -56,7 +56,7 @@ func stepOf(se *stepError) oesmail.Step {
 
 // cancelled is the error of a send whose ctx ended; cause is what the send was doing then,
 // if anything.
-func cancelled(ctx context.Context, cause error) error {
+func cancelled(ctx context.Context, cause error) *oesmail.DeliveryError {
 	err := ctx.Err()
 	if cause != nil {
 		err = fmt.Errorf("%w: %w", err, cause)

@@ -100,7 +100,7 @@ func (s *Sender) setUp(raw net.Conn) (*smtp.Client, error) {
 	conn := raw
 	if s.cfg.TLS == TLSImplicit {
 		tc := tls.Client(raw, s.tls)
-		if err := tc.Handshake(); err != nil {
+		if err := tc.Handshake(); err != nil { //nolint:noctx // dial ends the handshake on ctx through the connection's deadline, as every other step.
 			return nil, &stepError{stepTLS, err}
 		}
 		conn = tc

@@ -81,7 +81,7 @@ func (m *Message) readPart(h textproto.MIMEHeader, body io.Reader) error {
 		}
 	}
 
-	var r io.Reader = body
+	r := body
 	switch enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))); enc {
 	case "quoted-printable":
 		r = quotedprintable.NewReader(body)

@@ -158,7 +158,7 @@ func TestDashboardSessionCookieOnLoopbackHTTP(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	for host, secure := range map[string]bool{"127.0.0.1:8080": false, "localhost:8080": false, "[::1]:8080": false, "oes.example.org": true} {
-		req, err := http.NewRequest(http.MethodPost, "http://"+host+httpapi.AdminSessionPath,
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+host+httpapi.AdminSessionPath,
 			strings.NewReader(`{"email":"`+b.admin.Email+`","password":"`+adminPassword+`"}`))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")

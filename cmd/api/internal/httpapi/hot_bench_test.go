@@ -24,13 +24,13 @@ func BenchmarkHotRead(b *testing.B) {
 			path := fmt.Sprintf("/api/v1/exams/%d/questions", e.ID)
 			for range 3 {
 				rec := httptest.NewRecorder()
-				api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+				api.ServeHTTP(rec, httptest.NewRequestWithContext(b.Context(), http.MethodGet, path, nil))
 				require.Equal(b, http.StatusOK, rec.Code)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
-				req := httptest.NewRequest(http.MethodGet, path, nil)
+				req := httptest.NewRequestWithContext(b.Context(), http.MethodGet, path, nil)
 				for pb.Next() {
 					rec := httptest.NewRecorder()
 					api.router.ServeHTTP(rec, req)

@@ -108,7 +108,7 @@ func recoverPanics() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if r := recover(); r != nil {
-				if r == http.ErrAbortHandler {
+				if r == http.ErrAbortHandler { //nolint:errorlint // net/http matches ErrAbortHandler by identity, not with errors.Is.
 					panic(r)
 				}
 				logger(c).ErrorContext(c.Request.Context(), "panic serving request", "panic", r, "route", c.FullPath())

@@ -58,6 +58,8 @@ type Deps struct {
 
 // NewRouter returns the api's handler with every route registered. It panics when the
 // embedded OpenAPI document cannot be read, a build mistake the tests catch.
+//
+//nolint:contextcheck // The handler serves each request within the request's own context.
 func NewRouter(d Deps) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

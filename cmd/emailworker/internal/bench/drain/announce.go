@@ -107,7 +107,8 @@ func measureAnnounce(ctx context.Context, r *rig, qcfg queue.Config, o options, 
 	if err != nil {
 		return run, err
 	}
-	defer w.proc.Stop()
+	// This Stop is for an early return; the one below reports how the process ended.
+	defer func() { _ = w.proc.Stop() }()
 
 	base := r.sink.Delivered()
 	before := r.meter.read(ctx, w.proc.Pid())

@@ -87,7 +87,8 @@ func measureDrain(ctx context.Context, r *rig, client *queue.Client, msgs []oesm
 	if err != nil {
 		return delivery{}, err
 	}
-	defer w.proc.Stop()
+	// This Stop is for an early return; the one below reports how the process ended.
+	defer func() { _ = w.proc.Stop() }()
 	// The worker's start-up (runtime, configuration, connecting) is not measured.
 	startCPU, err := benchkit.CPUTime(w.proc.Pid())
 	if err != nil {

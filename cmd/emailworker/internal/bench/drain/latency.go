@@ -66,7 +66,8 @@ func measureLatency(ctx context.Context, r *rig, qcfg queue.Config, fetch time.D
 	if err != nil {
 		return run, err
 	}
-	defer w.proc.Stop()
+	// This Stop is for an early return; the one below reports how the process ended.
+	defer func() { _ = w.proc.Stop() }()
 
 	// The warm-up lets the relay take the lead and the worker dial its SMTP connections.
 	base := r.sink.Delivered()

@@ -61,7 +61,8 @@ func measureRegister(ctx context.Context, r *rig, bin string, qcfg queue.Config,
 	if err != nil {
 		return enqueueRun{}, err
 	}
-	defer p.Stop()
+	// This Stop is for an early return; the one below reports how the process ended.
+	defer func() { _ = p.Stop() }()
 	if _, err := p.WaitReady(ctx, addr, readyWithin, readyPoll); err != nil {
 		return enqueueRun{}, err
 	}
