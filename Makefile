@@ -69,12 +69,12 @@ test: $(MAILDEV) ## run every module's tests with -race against real Postgres an
 
 .PHONY: bench
 bench: build ## measure the hot-cache API and the email pipeline against their ceilings
-	@$(SERVICES) -- go run ./cmd/api/internal/bench/loadgen -bin $(BIN)/api
-	@$(SERVICES) -- go run ./cmd/emailworker/internal/bench/drain -worker $(BIN)/emailworker -api $(BIN)/api
+	@$(SERVICES) -- go run ./bench/loadgen -bin $(BIN)/api
+	@$(SERVICES) -- go run ./bench/drain -worker $(BIN)/emailworker -api $(BIN)/api
 
 .PHONY: faults
 faults: build ## break SMTP, the queue's Redis and the worker in turn; count emails lost, duplicated, failed
-	@$(SERVICES) -- go run ./cmd/emailworker/internal/faults -worker $(BIN)/emailworker -api $(BIN)/api
+	@$(SERVICES) -- go run ./bench/faults -worker $(BIN)/emailworker -api $(BIN)/api
 
 # Both need a Docker engine: without one, deploy/smoke/smoke.sh starts a private one (as root,
 # state under .local/docker) and stops it again. Not part of CI: see "Images and the smoke run".
@@ -114,6 +114,6 @@ verify: lint ## fail on drift: formatting, vet, golangci-lint, untidy go.mod, st
 	@cd sql && GOWORK=off go tool sqlc diff || { echo "db/dbsqlc differs from what sql/ generates: run make generate"; exit 1; }
 	@! go list -deps ./cmd/api | grep -E '^(gopkg.in/gomail|github.com/wneessen/go-mail)' || { echo "the api links a mail library"; exit 1; }
 	@! go list -deps ./cmd/emailworker | grep -E '^github.com/gin-gonic/' || { echo "the emailworker links gin"; exit 1; }
-	@! go list -test -f '{{.ImportPath}}: {{join .Imports " "}}' $(PACKAGES) | grep -v '^github.com/oeshq/oes/pkg/store[ :]' | grep -E ' github.com/oeshq/oes/db/dbsqlc( |$$)' || { echo "only pkg/store may import db/dbsqlc, the generated queries"; exit 1; }
+	@! go list -test -f '{{.ImportPath}}: {{join .Imports " "}}' $(PACKAGES) | grep -v '^github.com/oeshq/oes/pkg/infra/store[ :]' | grep -E ' github.com/oeshq/oes/db/dbsqlc( |$$)' || { echo "only pkg/infra/store may import db/dbsqlc, the generated queries"; exit 1; }
 	@bash tools/openapi-lint/lint.sh || { echo "openapi.yaml fails the OpenAPI linter (tools/openapi-lint)"; exit 1; }
 	@echo "verify: ok"

@@ -1,6 +1,6 @@
 // Package db owns the PostgreSQL schema: the goose migrations embedded from migrations/ and
 // the code that applies them. The queries generated from that schema live in db/dbsqlc and are
-// used only by the store in pkg/store.
+// used only by the store in pkg/infra/store.
 package db
 
 import (

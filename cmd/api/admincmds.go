@@ -12,11 +12,11 @@ import (
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
 	"github.com/oeshq/oes/pkg/account"
-	"github.com/oeshq/oes/pkg/auth"
-	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/infra/auth"
+	"github.com/oeshq/oes/pkg/infra/cache"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/profile"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 const adminUsage = `Usage:

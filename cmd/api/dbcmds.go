@@ -7,7 +7,7 @@ import (
 
 	"github.com/oeshq/oes/db"
 	"github.com/oeshq/oes/pkg/demo"
-	"github.com/oeshq/oes/pkg/store"
+	"github.com/oeshq/oes/pkg/infra/store"
 )
 
 // migrate creates the database named in DATABASE_URL when missing and applies every

@@ -19,8 +19,8 @@ import (
 	"syscall"
 
 	"github.com/oeshq/oes/pkg/config"
-	"github.com/oeshq/oes/pkg/logging"
-	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/infra/logging"
+	"github.com/oeshq/oes/pkg/infra/queue"
 )
 
 // Config is everything the api reads from the environment.

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
-	"github.com/oeshq/oes/pkg/cache"
-	"github.com/oeshq/oes/pkg/ratelimit"
+	"github.com/oeshq/oes/pkg/infra/cache"
+	"github.com/oeshq/oes/pkg/infra/ratelimit"
 )
 
 // openSealer returns the sealer of cached personal data, nil when the cache is disabled (then

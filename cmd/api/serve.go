@@ -15,14 +15,14 @@ import (
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
 	"github.com/oeshq/oes/pkg/attempt"
-	"github.com/oeshq/oes/pkg/auth"
-	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/exam"
-	"github.com/oeshq/oes/pkg/metrics"
-	"github.com/oeshq/oes/pkg/outbox"
+	"github.com/oeshq/oes/pkg/infra/auth"
+	"github.com/oeshq/oes/pkg/infra/cache"
+	"github.com/oeshq/oes/pkg/infra/metrics"
+	"github.com/oeshq/oes/pkg/infra/outbox"
+	"github.com/oeshq/oes/pkg/infra/queue"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/profile"
-	"github.com/oeshq/oes/pkg/queue"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // startupPing bounds each dependency check at start-up. A dependency that does not answer

@@ -23,13 +23,13 @@ import (
 	"github.com/oeshq/oes/pkg/attempt"
 	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/config/workerenv"
-	"github.com/oeshq/oes/pkg/delivery"
-	"github.com/oeshq/oes/pkg/logging"
-	"github.com/oeshq/oes/pkg/mail/smtpsend"
-	"github.com/oeshq/oes/pkg/metrics/emailmetrics"
-	"github.com/oeshq/oes/pkg/outbox"
-	"github.com/oeshq/oes/pkg/queue"
-	"github.com/oeshq/oes/pkg/store"
+	"github.com/oeshq/oes/pkg/infra/delivery"
+	"github.com/oeshq/oes/pkg/infra/logging"
+	"github.com/oeshq/oes/pkg/infra/mail/smtpsend"
+	"github.com/oeshq/oes/pkg/infra/metrics/emailmetrics"
+	"github.com/oeshq/oes/pkg/infra/outbox"
+	"github.com/oeshq/oes/pkg/infra/queue"
+	"github.com/oeshq/oes/pkg/infra/store"
 )
 
 // Config is everything the worker reads from the environment.

@@ -17,11 +17,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/infra/mail"
+	"github.com/oeshq/oes/pkg/infra/queue"
+	"github.com/oeshq/oes/pkg/infra/queue/queuetest"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/queue"
-	"github.com/oeshq/oes/pkg/queue/queuetest"
-	"github.com/oeshq/oes/pkg/store"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 	"github.com/oeshq/oes/pkg/testkit/program"

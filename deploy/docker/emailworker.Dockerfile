@@ -7,14 +7,14 @@ FROM golang:1.26 AS build
 WORKDIR /src
 
 # Module files first, so the download layer is reused until a dependency changes. The deploy
-# module holds only the manifest tests; it is dropped from the workspace so the image does not
-# depend on it.
+# module holds only the manifest tests and the bench module the benchmark programs; both are
+# dropped from the workspace so the image does not depend on them.
 COPY go.work go.work.sum ./
 COPY db/go.mod db/go.sum db/
 COPY pkg/go.mod pkg/go.sum pkg/
 COPY cmd/api/go.mod cmd/api/go.sum cmd/api/
 COPY cmd/emailworker/go.mod cmd/emailworker/go.sum cmd/emailworker/
-RUN go work edit -dropuse=./deploy && go mod download
+RUN go work edit -dropuse=./deploy -dropuse=./bench && go mod download
 
 COPY db/ db/
 COPY pkg/ pkg/

@@ -1,5 +1,5 @@
 // Package account manages user accounts: registration with email verification, sign-in, and
-// password reset. Emails are rendered from pkg/mail/templates and written to the outbox in the
+// password reset. Emails are rendered from pkg/infra/mail/templates and written to the outbox in the
 // transaction that issues their token, never sent inline: a request never waits on a mail
 // server or on the queue, and no token is issued without its email.
 package account
@@ -19,10 +19,10 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/oeshq/oes/pkg/auth"
-	"github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/infra/auth"
+	"github.com/oeshq/oes/pkg/infra/mail"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // How account emails are sent: they are what a user waits for, so they go first and are

@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/oeshq/oes/pkg/auth"
+	"github.com/oeshq/oes/pkg/infra/auth"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 )
 

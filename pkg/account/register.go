@@ -7,9 +7,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/oeshq/oes/pkg/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // RegisterInput is the body of a registration.

@@ -6,9 +6,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/oeshq/oes/pkg/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // RequestPasswordReset sends a password-reset email when email belongs to an account, and does

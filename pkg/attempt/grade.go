@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // Grade scores an attempt: a question earns its points when the set of options chosen equals

@@ -5,8 +5,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 func question(id int64, points int32, correct ...bool) oes.Question {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // attemptStore runs work on attempts in one transaction: all that saving answers and grading

@@ -23,11 +23,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/exam"
-	"github.com/oeshq/oes/pkg/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/cache"
+	"github.com/oeshq/oes/pkg/infra/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // ResultEmailPriority is the priority of result emails: they matter to the student but nobody

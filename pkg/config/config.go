@@ -15,8 +15,8 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
-	"github.com/oeshq/oes/pkg/cache"
-	"github.com/oeshq/oes/pkg/redisurl"
+	"github.com/oeshq/oes/pkg/infra/cache"
+	"github.com/oeshq/oes/pkg/infra/redisurl"
 )
 
 // ErrHelp is returned by Load when the arguments asked for help; the usage is already printed.

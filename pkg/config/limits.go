@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/oeshq/oes/pkg/redisurl"
+	"github.com/oeshq/oes/pkg/infra/redisurl"
 )
 
 // RateLimit configures the api's abuse limits: small ones on the account endpoints that send

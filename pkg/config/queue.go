@@ -3,8 +3,8 @@ package config
 import (
 	"fmt"
 
-	"github.com/oeshq/oes/pkg/queue"
-	"github.com/oeshq/oes/pkg/store"
+	"github.com/oeshq/oes/pkg/infra/queue"
+	"github.com/oeshq/oes/pkg/infra/store"
 )
 
 // Queue configures the email queue as both binaries see it: the api serves its dashboard and

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oeshq/oes/pkg/demo"
-	"github.com/oeshq/oes/pkg/store"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 )
 

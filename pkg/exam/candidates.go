@@ -6,9 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/oeshq/oes/pkg/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // Limits of the candidates of one assignment and of an announcement.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/oeshq/oes/pkg/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // Reminders are sent like announcements: bulk mail on the low lane.

@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/infra/cache"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // Service serves the exam catalogue. The public views (published exams, answer key removed)

@@ -3,7 +3,7 @@ package exam
 import (
 	"context"
 
-	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/infra/cache"
 	"github.com/oeshq/oes/pkg/oes"
 )
 

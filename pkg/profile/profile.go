@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/oeshq/oes/pkg/account"
-	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/infra/cache"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 )
 
 // Service reads and edits profiles. The cached form is the JSON of an entry holding the body

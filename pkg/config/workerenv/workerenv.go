@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/oeshq/oes/pkg/config"
-	"github.com/oeshq/oes/pkg/delivery"
-	"github.com/oeshq/oes/pkg/mail/smtpsend"
-	"github.com/oeshq/oes/pkg/outbox"
-	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/infra/delivery"
+	"github.com/oeshq/oes/pkg/infra/mail/smtpsend"
+	"github.com/oeshq/oes/pkg/infra/outbox"
+	"github.com/oeshq/oes/pkg/infra/queue"
 )
 
 // Env is everything the worker reads from the environment.

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/account"
-	"github.com/oeshq/oes/pkg/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/mail/templates"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
 )

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/oeshq/oes/pkg/auth"
+	"github.com/oeshq/oes/pkg/infra/auth"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/profile"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
-	"github.com/oeshq/oes/pkg/queue"
+	"github.com/oeshq/oes/pkg/infra/queue"
 	"github.com/oeshq/oes/pkg/testkit/program"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/infra/cache"
 	"github.com/oeshq/oes/pkg/oes"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/oeshq/oes/pkg/attempt"
 	"github.com/oeshq/oes/pkg/exam"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/store"
 	"github.com/oeshq/oes/pkg/testkit/smtptest"
 )
 

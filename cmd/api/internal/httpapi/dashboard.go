@@ -12,8 +12,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/hibiken/asynqmon"
 
+	"github.com/oeshq/oes/pkg/infra/queue"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/queue"
 )
 
 // Paths of the queue dashboard and of the browser sign-in in front of it.

@@ -11,12 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
-	"github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/infra/mail"
+	"github.com/oeshq/oes/pkg/infra/outbox"
+	"github.com/oeshq/oes/pkg/infra/queue"
+	"github.com/oeshq/oes/pkg/infra/queue/queuetest"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/outbox"
-	"github.com/oeshq/oes/pkg/queue"
-	"github.com/oeshq/oes/pkg/queue/queuetest"
-	"github.com/oeshq/oes/pkg/store"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
 

@@ -13,12 +13,12 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oeshq/oes/pkg/delivery"
-	"github.com/oeshq/oes/pkg/mail"
-	"github.com/oeshq/oes/pkg/mail/smtpsend"
+	"github.com/oeshq/oes/pkg/infra/delivery"
+	"github.com/oeshq/oes/pkg/infra/mail"
+	"github.com/oeshq/oes/pkg/infra/mail/smtpsend"
+	"github.com/oeshq/oes/pkg/infra/outbox"
+	"github.com/oeshq/oes/pkg/infra/queue/queuetest"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/outbox"
-	"github.com/oeshq/oes/pkg/queue/queuetest"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 	"github.com/oeshq/oes/pkg/testkit/smtptest"
 )

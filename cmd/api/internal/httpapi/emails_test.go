@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
-	"github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/infra/mail"
 	"github.com/oeshq/oes/pkg/oes"
 )
 

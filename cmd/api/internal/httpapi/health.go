@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/oeshq/oes/pkg/cache"
+	"github.com/oeshq/oes/pkg/infra/cache"
 )
 
 // readyTimeout is how long each dependency has to answer a readiness check.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/oeshq/oes/pkg/logging"
+	"github.com/oeshq/oes/pkg/infra/logging"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
 )
 

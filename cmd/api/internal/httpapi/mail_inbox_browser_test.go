@@ -19,10 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
-	"github.com/oeshq/oes/pkg/delivery"
-	"github.com/oeshq/oes/pkg/mail/smtpsend"
-	"github.com/oeshq/oes/pkg/mail/templates"
-	"github.com/oeshq/oes/pkg/outbox"
+	"github.com/oeshq/oes/pkg/infra/delivery"
+	"github.com/oeshq/oes/pkg/infra/mail/smtpsend"
+	"github.com/oeshq/oes/pkg/infra/mail/templates"
+	"github.com/oeshq/oes/pkg/infra/outbox"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
 	"github.com/oeshq/oes/pkg/testkit/program"
 )

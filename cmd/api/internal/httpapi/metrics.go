@@ -8,7 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/oeshq/oes/pkg/metrics"
+	"github.com/oeshq/oes/pkg/infra/metrics"
 )
 
 // routeUnmatched is the route label of requests no route matched (404, 405): their raw paths

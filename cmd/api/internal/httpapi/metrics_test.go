@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oeshq/oes/pkg/cache"
-	"github.com/oeshq/oes/pkg/metrics"
+	"github.com/oeshq/oes/pkg/infra/cache"
+	"github.com/oeshq/oes/pkg/infra/metrics"
 )
 
 // scrape returns what Prometheus would read from reg.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/oeshq/oes/pkg/logging"
+	"github.com/oeshq/oes/pkg/infra/logging"
 	"github.com/oeshq/oes/pkg/oes"
 )
 

@@ -12,11 +12,11 @@ import (
 
 	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/config/workerenv"
-	"github.com/oeshq/oes/pkg/mail"
+	"github.com/oeshq/oes/pkg/infra/mail"
+	"github.com/oeshq/oes/pkg/infra/queue"
+	"github.com/oeshq/oes/pkg/infra/queue/queuetest"
+	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/queue"
-	"github.com/oeshq/oes/pkg/queue/queuetest"
-	"github.com/oeshq/oes/pkg/store"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
 )
 

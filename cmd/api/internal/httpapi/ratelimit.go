@@ -12,8 +12,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oeshq/oes/pkg/infra/ratelimit"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/ratelimit"
 )
 
 // RateLimits are the abuse limits, in requests per minute. A nil Limiter turns them all off;

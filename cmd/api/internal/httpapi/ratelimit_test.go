@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/cmd/api/internal/httpapi"
+	"github.com/oeshq/oes/pkg/infra/ratelimit"
 	"github.com/oeshq/oes/pkg/oes"
-	"github.com/oeshq/oes/pkg/ratelimit"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
 

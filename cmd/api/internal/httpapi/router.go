@@ -14,9 +14,9 @@ import (
 
 	"github.com/oeshq/oes/pkg/account"
 	"github.com/oeshq/oes/pkg/attempt"
-	"github.com/oeshq/oes/pkg/auth"
-	"github.com/oeshq/oes/pkg/cache"
 	"github.com/oeshq/oes/pkg/exam"
+	"github.com/oeshq/oes/pkg/infra/auth"
+	"github.com/oeshq/oes/pkg/infra/cache"
 	"github.com/oeshq/oes/pkg/oes"
 	"github.com/oeshq/oes/pkg/profile"
 )
