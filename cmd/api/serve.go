@@ -30,6 +30,18 @@ import (
 // answered with 503 and reported by /readyz until it returns.
 const startupPing = 3 * time.Second
 
+// checkAtStartup logs whether a dependency answers ping within startupPing: ok when it does,
+// unavailable (a warning, with the error) when it does not. Either way the api starts.
+func checkAtStartup(ctx context.Context, log *slog.Logger, ping func(context.Context) error, ok, unavailable string) {
+	ctx, cancel := context.WithTimeout(ctx, startupPing)
+	defer cancel()
+	if err := ping(ctx); err != nil {
+		log.Warn(unavailable, "err", err)
+		return
+	}
+	log.Info(ok)
+}
+
 // serve opens the dependencies in order (the cache's Redis, the email queue, Postgres), serves
 // HTTP until ctx is cancelled, then drains in-flight requests within the shutdown timeout and
 // closes in reverse order.
@@ -55,13 +67,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return fmt.Errorf("CACHE_REDIS_URL/REDIS_URL: %w", err)
 		}
 		defer c.Close()
-		pingCtx, cancel := context.WithTimeout(ctx, startupPing)
-		if err := c.Ping(pingCtx); err != nil {
-			log.Warn("redis unavailable; caching is off until it returns", "err", err)
-		} else {
-			log.Info("redis connected")
-		}
-		cancel()
+		checkAtStartup(ctx, log, c.Ping, "redis connected", "redis unavailable; caching is off until it returns")
 	}
 
 	limits, closeLimits, err := openLimits(cfg, log)
@@ -77,13 +83,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("QUEUE_REDIS_URL/REDIS_URL: %w", err)
 	}
 	defer q.Close()
-	pingCtx, cancel := context.WithTimeout(ctx, startupPing)
-	if err := q.Ping(pingCtx); err != nil {
-		log.Warn("email queue unavailable; its dashboard answers 503 until it returns (emails wait in the outbox)", "err", err)
-	} else {
-		log.Info("queue connected", "prefix", cfg.QueuePrefix)
-	}
-	cancel()
+	checkAtStartup(ctx, log.With("prefix", cfg.QueuePrefix), q.Ping, "queue connected",
+		"email queue unavailable; its dashboard answers 503 until it returns (emails wait in the outbox)")
 
 	pool, err := store.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
 	if err != nil {
@@ -91,13 +92,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer pool.Close()
 	st := store.New(pool)
-	pingCtx, cancel = context.WithTimeout(ctx, startupPing)
-	if err := st.Ping(pingCtx); err != nil {
-		log.Warn("postgres unavailable; answering 503 until it returns", "err", err)
-	} else {
-		log.Info("postgres connected")
-	}
-	cancel()
+	checkAtStartup(ctx, log, st.Ping, "postgres connected", "postgres unavailable; answering 503 until it returns")
 
 	profiles, err := profile.NewService(st, c, sealer, log)
 	if err != nil {

@@ -87,3 +87,22 @@ func decodeDefault(f reflect.Value, def string) error {
 	}
 	return nil
 }
+
+// Variables returns the name of every environment variable T (a piece, or a binary's struct of
+// pieces) reads, in the order of its fields.
+func Variables[T any]() []string {
+	var names []string
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+			} else if name := f.Tag.Get("envconfig"); name != "" && f.IsExported() {
+				names = append(names, name)
+			}
+		}
+	}
+	walk(reflect.TypeFor[T]())
+	return names
+}

@@ -2,7 +2,6 @@ package workerenv_test
 
 import (
 	"os"
-	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,8 +14,9 @@ import (
 // benchmarks build the queue's, the handler's, the relay's and the sender's configurations
 // from, are what a worker that is given no variable runs with, and that they work.
 func TestDefaultsAreWhatAnEmptyEnvironmentLoads(t *testing.T) {
-	for i := range reflect.TypeFor[workerenv.Env]().NumField() {
-		clear(t, reflect.TypeFor[workerenv.Env]().Field(i).Type)
+	for _, name := range config.Variables[workerenv.Env]() {
+		t.Setenv(name, "")
+		require.NoError(t, os.Unsetenv(name))
 	}
 	var loaded workerenv.Env
 	require.NoError(t, config.Load(&loaded, nil, nil))
@@ -33,13 +33,4 @@ func TestLoadRefusesAQueueTheWorkerCannotRun(t *testing.T) {
 	t.Setenv("QUEUE_PREFIX", "e mail")
 	var loaded workerenv.Env
 	require.ErrorContains(t, config.Load(&loaded, nil, nil), "QUEUE_PREFIX")
-}
-
-func clear(t *testing.T, rt reflect.Type) {
-	for i := range rt.NumField() {
-		if key := rt.Field(i).Tag.Get("envconfig"); key != "" {
-			t.Setenv(key, "")
-			require.NoError(t, os.Unsetenv(key))
-		}
-	}
 }

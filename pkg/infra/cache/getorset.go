@@ -45,7 +45,12 @@ func (c *Cache) GetOrSet(ctx context.Context, key Key, ttl time.Duration, load f
 	}
 
 	ch := c.flights.DoChan(key.String(), func() (any, error) {
-		return c.fill(context.WithoutCancel(ctx), key, ttl, load)
+		// The flight serves every caller waiting for key, so the one that started it going
+		// away does not cancel it; it keeps that caller's values (the request id) and ends
+		// within flightTimeout whatever the load does.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flightTimeout)
+		defer cancel()
+		return c.fill(ctx, key, ttl, load)
 	})
 	select {
 	case <-ctx.Done():
@@ -59,6 +64,10 @@ func (c *Cache) GetOrSet(ctx context.Context, key Key, ttl time.Duration, load f
 		return b, r.Err
 	}
 }
+
+// flightTimeout bounds a flight: the load and the write of its outcome. It is the api's
+// longest request (its HTTP server's write timeout).
+const flightTimeout = 30 * time.Second
 
 // fill runs once per flight: it loads the value and stores the outcome.
 func (c *Cache) fill(ctx context.Context, key Key, ttl time.Duration, load func(ctx context.Context) ([]byte, error)) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,14 @@ func (b *logBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// requireLine waits for a log line holding s: a job logs its outcome just after recording it,
+// so a test that saw the record may look before the line is written.
+func (b *logBuffer) requireLine(t *testing.T, s string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return strings.Contains(b.String(), s) }, 10*time.Second, 10*time.Millisecond,
+		"no log line holds %q", s)
 }
 
 // bundle is one test's outbox (a Postgres schema of its own), queue (lanes of its own), SMTP
