@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -75,10 +76,7 @@ func connections(t *testing.T, o objects, c corev1.Container) (n int, how string
 		return migrateConnections, "migrate"
 	}
 	values, _ := containerEnv(t, o, c)
-	v, ok := values["DATABASE_MAX_CONNS"]
-	if !ok {
-		v = envDefaults(apiPieces)["DATABASE_MAX_CONNS"]
-	}
+	v := effective(values, "DATABASE_MAX_CONNS")
 	pool, err := strconv.Atoi(v)
 	require.NoError(t, err, "container %s: DATABASE_MAX_CONNS %q", c.Name, v)
 	own, known := ownConnections[imageName(c.Image)]

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,34 +18,21 @@ import (
 	"github.com/oeshq/oes/pkg/config/workerenv"
 )
 
-// The configuration pieces each binary embeds in its Config. These mirror the Config structs
-// of cmd/api/main.go and cmd/emailworker/main.go, which live in main packages and cannot be
-// imported: a piece added there must be added here too.
+// What `api serve` cannot run without, and which must come from a Secret.
+var apiRequiredSecrets = []string{"DATABASE_URL", "JWT_SECRET", "CACHE_ENCRYPTION_KEY"}
+
+// The variables each binary reads.
 var (
-	apiPieces = []any{
-		config.Database{}, config.Redis{}, config.Cache{}, config.HTTP{}, config.Shutdown{},
-		config.Log{}, config.Queue{}, config.Auth{}, config.CacheEncryption{}, config.RateLimit{},
-		config.Browser{}, config.Metrics{}, config.Admin{}, config.Exams{},
-	}
-	workerPieces = []any{
-		config.Database{}, config.Redis{}, config.Queue{}, workerenv.Worker{}, workerenv.SMTP{}, config.Shutdown{}, config.Log{},
-	}
-	// What `api serve` cannot run without, and which must come from a Secret.
-	apiRequiredSecrets = []string{"DATABASE_URL", "JWT_SECRET", "CACHE_ENCRYPTION_KEY"}
+	apiVariables    = setOf(config.Variables[config.API]())
+	workerVariables = setOf(config.Variables[workerenv.Env]())
 )
 
-// envNames lists the envconfig names of the pieces' fields.
-func envNames(pieces []any) map[string]bool {
-	names := map[string]bool{}
-	for _, p := range pieces {
-		typ := reflect.TypeOf(p)
-		for i := range typ.NumField() {
-			if name := typ.Field(i).Tag.Get("envconfig"); name != "" {
-				names[name] = true
-			}
-		}
+func setOf(names []string) map[string]bool {
+	set := map[string]bool{}
+	for _, n := range names {
+		set[n] = true
 	}
-	return names
+	return set
 }
 
 // binaryOf says which binary an image holds, ignoring its tag.
@@ -55,9 +41,9 @@ func binaryOf(t *testing.T, image string) map[string]bool {
 	name, _, _ := strings.Cut(image, ":")
 	switch name[strings.LastIndex(name, "/")+1:] {
 	case "oes-api":
-		return envNames(apiPieces)
+		return apiVariables
 	case "oes-emailworker":
-		return envNames(workerPieces)
+		return workerVariables
 	}
 	t.Fatalf("image %q is neither oes-api nor oes-emailworker", image)
 	return nil
@@ -99,6 +85,15 @@ func referenced(c corev1.Container) map[string]bool {
 		}
 	}
 	return names
+}
+
+// effective is the value of the variable name a container runs with: its environment's, or the
+// binaries' default when it sets none.
+func effective(values map[string]string, name string) string {
+	if v, ok := values[name]; ok {
+		return v
+	}
+	return binaryDefaults()[name]
 }
 
 func portOf(t *testing.T, addr string) int32 {
@@ -201,13 +196,13 @@ func checkObjects(t *testing.T, o objects) {
 		require.True(t, secret[n], "api: %s must come from a Secret", n)
 	}
 	require.GreaterOrEqual(t, *api.Spec.Replicas, int32(2))
-	httpPort := portOf(t, values["HTTP_ADDR"])
+	httpPort := portOf(t, effective(values, "HTTP_ADDR"))
 	require.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
 	require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
 	require.Equal(t, httpPort, namedPort(t, c, c.ReadinessProbe.HTTPGet.Port))
 	require.Equal(t, httpPort, namedPort(t, c, c.LivenessProbe.HTTPGet.Port))
 	require.Equal(t, "http", c.Ports[0].Name)
-	require.Equal(t, portOf(t, values["METRICS_ADDR"]), namedPort(t, c, intstr.FromString("metrics")))
+	require.Equal(t, portOf(t, effective(values, "METRICS_ADDR")), namedPort(t, c, intstr.FromString("metrics")))
 	requireGracePeriod(t, "Deployment "+api.Name, api.Spec.Template.Spec, c, values)
 
 	require.Len(t, o.services, 1)
@@ -225,7 +220,7 @@ func checkObjects(t *testing.T, o objects) {
 	worker := o.deployment(t, "oes-emailworker")
 	c, values, secret = checkPod("Deployment", worker.Name, worker.Spec.Template.Spec)
 	require.True(t, secret["QUEUE_REDIS_URL"] || secret["REDIS_URL"], "worker: the queue's Redis URL must come from a Secret")
-	healthPort := portOf(t, values["HEALTH_ADDR"])
+	healthPort := portOf(t, effective(values, "HEALTH_ADDR"))
 	require.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
 	require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
 	require.Equal(t, healthPort, namedPort(t, c, c.ReadinessProbe.HTTPGet.Port))
@@ -236,7 +231,7 @@ func checkObjects(t *testing.T, o objects) {
 	require.Len(t, o.scaled, 1)
 	so := o.scaled[0]
 	require.Equal(t, worker.Name, so.Spec.ScaleTargetRef.Name)
-	prefix := values["QUEUE_PREFIX"]
+	prefix := effective(values, "QUEUE_PREFIX")
 	var lists []string
 	for _, tr := range so.Spec.Triggers {
 		require.Equal(t, "redis", tr.Type)
@@ -263,10 +258,7 @@ const shutdownMargin = 5 * time.Second
 // default when it sets none.
 func shutdownTimeout(t *testing.T, values map[string]string) time.Duration {
 	t.Helper()
-	v, ok := values["SHUTDOWN_TIMEOUT"]
-	if !ok {
-		v = envDefaults(apiPieces)["SHUTDOWN_TIMEOUT"]
-	}
+	v := effective(values, "SHUTDOWN_TIMEOUT")
 	d, err := time.ParseDuration(v)
 	require.NoError(t, err, "SHUTDOWN_TIMEOUT %q", v)
 	return d
@@ -300,7 +292,7 @@ func TestCompose(t *testing.T) {
 		} `json:"services"`
 	}
 	require.NoError(t, yaml.Unmarshal(data, &stack))
-	binaries := map[string]map[string]bool{"oes-api": envNames(apiPieces), "oes-emailworker": envNames(workerPieces)}
+	binaries := map[string]map[string]bool{"oes-api": apiVariables, "oes-emailworker": workerVariables}
 	seen := 0
 	for name, svc := range stack.Services {
 		image, _, _ := strings.Cut(svc.Image, ":")

@@ -2,14 +2,17 @@ package deploy
 
 import (
 	"bufio"
+	"maps"
 	"os"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/oeshq/oes/pkg/config"
+	"github.com/oeshq/oes/pkg/config/workerenv"
 )
 
 // readmeVariable is one row of the README's configuration table.
@@ -75,23 +78,35 @@ func readmeConfiguration(t *testing.T) map[string]readmeVariable {
 	return rows
 }
 
-// envDefaults maps the envconfig names of the pieces' fields to their default tags.
-func envDefaults(pieces []any) map[string]string {
+// defaultTags maps the name of every variable T reads to its default as written in its tag
+// ("" when it has none).
+func defaultTags[T any]() map[string]string {
 	defaults := map[string]string{}
-	for _, p := range pieces {
-		typ := reflect.TypeOf(p)
+	var walk func(reflect.Type)
+	walk = func(typ reflect.Type) {
 		for i := range typ.NumField() {
-			if name := typ.Field(i).Tag.Get("envconfig"); name != "" {
-				defaults[name] = typ.Field(i).Tag.Get("default")
+			f := typ.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+			} else if name := f.Tag.Get("envconfig"); name != "" {
+				defaults[name] = f.Tag.Get("default")
 			}
 		}
 	}
+	walk(reflect.TypeFor[T]())
+	return defaults
+}
+
+// binaryDefaults is defaultTags of both binaries' environments.
+func binaryDefaults() map[string]string {
+	defaults := defaultTags[config.API]()
+	maps.Copy(defaults, defaultTags[workerenv.Env]())
 	return defaults
 }
 
 func TestREADMEConfigurationTableMatchesTheBinaries(t *testing.T) {
-	api, worker := envNames(apiPieces), envNames(workerPieces)
-	defaults := envDefaults(append(slices.Clone(apiPieces), workerPieces...))
+	api, worker := apiVariables, workerVariables
+	defaults := binaryDefaults()
 
 	rows := readmeConfiguration(t)
 	for name := range defaults {

@@ -24,22 +24,7 @@ import (
 )
 
 // Config is everything the api reads from the environment.
-type Config struct {
-	config.Database
-	config.Redis
-	config.Cache
-	config.HTTP
-	config.Metrics
-	config.Shutdown
-	config.Log
-	config.Queue
-	config.Auth
-	config.CacheEncryption
-	config.RateLimit
-	config.Browser
-	config.Admin
-	config.Exams
-}
+type Config = config.API
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

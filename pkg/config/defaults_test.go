@@ -19,14 +19,17 @@ func ClearEnvOf[T any](t *testing.T) {
 	}
 }
 
-// Defaults, which tests and benchmarks build the libraries' configurations from, is what a
-// deployment that sets nothing loads; the binaries' tests check their whole environments.
+// Defaults, which tests and benchmarks build the libraries' configurations from, is what an
+// api given no variable loads, and it makes configurations the libraries accept. The worker's
+// is checked in package workerenv.
 func TestDefaultsAreWhatAnEmptyEnvironmentLoads(t *testing.T) {
-	ClearEnvOf[testConfig](t)
-	var loaded testConfig
+	ClearEnvOf[config.API](t)
+	var loaded config.API
 	require.NoError(t, config.Load(&loaded, nil, nil))
-	require.Equal(t, loaded, config.Defaults[testConfig]())
-	require.NoError(t, config.Defaults[config.Cache]().CacheConfig().Validate())
+	def := config.Defaults[config.API]()
+	require.Equal(t, loaded, def)
+	require.NoError(t, def.CacheConfig().Validate())
+	require.NoError(t, def.ClientConfig(def.Redis).Validate())
 }
 
 func TestVariablesNamesEveryPiecesVariable(t *testing.T) {
