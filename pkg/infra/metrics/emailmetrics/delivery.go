@@ -105,10 +105,12 @@ func (d *Delivery) Sent(took time.Duration, err error) {
 	outcome := outcomeDelivered
 	if err != nil {
 		outcome = string(mail.ClassOf(err))
-	} else {
+	}
+	// The send time first: a scrape that counts a delivery has its send time too.
+	d.send.WithLabelValues(outcome).Observe(took.Seconds())
+	if err == nil {
 		d.delivered.Inc()
 	}
-	d.send.WithLabelValues(outcome).Observe(took.Seconds())
 }
 
 // Taken implements delivery.Observer.
