@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/oeshq/oes/pkg/infra/queue/queuetest"
+	"github.com/oeshq/oes/pkg/testkit/logtest"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 	"github.com/oeshq/oes/pkg/testkit/program"
@@ -426,30 +425,12 @@ func buildServedBinaries(t *testing.T) string {
 	return dir
 }
 
-// processOutput collects a process's output while the test may read it.
-type processOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *processOutput) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *processOutput) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startBuiltBinary runs path with args and env (added to the test's environment) until the test
 // ends: then SIGTERM, and a kill if it has not exited within 20s. Its output is logged when
 // the test fails.
 func startBuiltBinary(t *testing.T, path string, args []string, env ...string) {
 	t.Helper()
-	out := &processOutput{}
+	out := &logtest.Buffer{}
 	cmd := program.Command(t, 20*time.Second, path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out

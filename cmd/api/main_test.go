@@ -10,13 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/infra/queue/queuetest"
+	"github.com/oeshq/oes/pkg/testkit/logtest"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
@@ -158,7 +158,7 @@ const testSecret = "a-secret-of-at-least-32-bytes-for-this-test"
 
 // startServe runs serve in this process on a free port until stop, which fails the test if
 // serve does not return cleanly. It returns once /readyz answers 200.
-func startServe(t *testing.T) (logs *syncBuffer, stop func()) {
+func startServe(t *testing.T) (logs *logtest.Buffer, stop func()) {
 	t.Helper()
 	addr := nettest.FreeAddr(t)
 	if os.Getenv("METRICS_ADDR") == "" {
@@ -173,7 +173,7 @@ func startServe(t *testing.T) (logs *syncBuffer, stop func()) {
 	t.Setenv("QUEUE_PREFIX", queuetest.Config(t).QueuePrefix)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	logs = &syncBuffer{}
+	logs = &logtest.Buffer{}
 	go func() { done <- run(ctx, nil, strings.NewReader(""), &bytes.Buffer{}, logs) }()
 
 	ready := func() bool {
@@ -200,22 +200,4 @@ func startServe(t *testing.T) (logs *syncBuffer, stop func()) {
 			t.Fatal("serve did not return after cancellation")
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the server's goroutines and the test may use at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/oeshq/oes/pkg/infra/queue/queuetest"
 	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/testkit/logtest"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 	"github.com/oeshq/oes/pkg/testkit/program"
@@ -76,34 +76,16 @@ func workerEnv(dbURL string, cfg queue.Config, smtp *smtptest.Server, healthAddr
 	}
 }
 
-// safeBuffer collects a process's output while the test reads it.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type process struct {
 	cmd  *exec.Cmd
-	out  *safeBuffer
+	out  *logtest.Buffer
 	done chan error
 }
 
 // startWorker runs a worker process; it is killed when the test ends if still running.
 func startWorker(t *testing.T, env []string) *process {
 	t.Helper()
-	p := &process{out: &safeBuffer{}, done: make(chan error, 1)}
+	p := &process{out: &logtest.Buffer{}, done: make(chan error, 1)}
 	p.cmd = program.Command(t, 5*time.Second, os.Args[0], "-test.run=^$")
 	p.cmd.Env = append(os.Environ(), append([]string{"OES_TEST_RUN_MAIN=1"}, env...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -306,10 +288,7 @@ func TestSIGKILLOnTheLastAttemptIsDeliveredByAnotherWorker(t *testing.T) {
 	second := startWorker(t, b.env(nettest.FreeAddr(t)))
 	e = b.waitFor(t, id, oes.EmailDelivered, 150*time.Second)
 	require.Equal(t, 1, e.AttemptsMade, "the crashed try is not counted")
-	// The worker logs the delivery just after recording it, which the test may see first.
-	require.Eventually(t, func() bool {
-		return strings.Contains(second.out.String(), "email job "+queue.TaskID(id)+" completed")
-	}, 10*time.Second, 10*time.Millisecond, "the second worker delivered it")
+	second.out.RequireLine(t, "email job "+queue.TaskID(id)+" completed", 10*time.Second)
 	// The dead worker's data had fully arrived when it was killed, so the server may have kept
 	// that copy too: delivery is at least once when a worker dies between the server's accept
 	// and the outbox's record of it. Nothing is lost.
@@ -356,7 +335,7 @@ func TestWorkerProbesAndCleanStop(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	logs := &safeBuffer{}
+	logs := &logtest.Buffer{}
 	go func() { done <- run(ctx, nil, &bytes.Buffer{}, logs) }()
 
 	require.Eventually(t, func() bool { return status("http://"+addr+"/readyz") == 200 }, 10*time.Second, 20*time.Millisecond)
@@ -393,7 +372,7 @@ func TestWorkerWarnsWhenTheQueueRedisMayEvict(t *testing.T) {
 	t.Setenv("SMTP_TLS", "none")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &safeBuffer{}
+	logs := &logtest.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, &bytes.Buffer{}, logs) }()
 	require.Eventually(t, func() bool {

@@ -1,11 +1,8 @@
 package cache_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 
 	"github.com/oeshq/oes/pkg/config"
 	"github.com/oeshq/oes/pkg/infra/cache"
+	"github.com/oeshq/oes/pkg/testkit/logtest"
 	"github.com/oeshq/oes/pkg/testkit/redistest"
 )
 
@@ -24,7 +22,7 @@ type testBundle struct {
 	cfg   cache.Config
 	url   string
 	raw   rueidis.Client
-	log   *logBuffer
+	log   *logtest.Buffer
 }
 
 type setupOpts struct {
@@ -44,7 +42,7 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 	if opts.config != nil {
 		opts.config(&cfg)
 	}
-	b := &testBundle{cfg: cfg, url: opts.url, log: &logBuffer{}}
+	b := &testBundle{cfg: cfg, url: opts.url, log: &logtest.Buffer{}}
 	b.cache = b.open(t)
 	if opts.rawURL == "" {
 		opts.rawURL = opts.url
@@ -68,31 +66,6 @@ func (b *testBundle) redisKey(t *testing.T, k cache.Key) string {
 	rk, err := b.cache.RedisKey(context.Background(), k)
 	require.NoError(t, err)
 	return rk
-}
-
-// logBuffer collects log output from concurrent goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// lines returns the lines logged so far that contain substr.
-func (l *logBuffer) lines(substr string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(l.buf.String(), "\n") {
-		if line != "" && strings.Contains(line, substr) {
-			out = append(out, line)
-		}
-	}
-	return out
 }
 
 // eventually polls cond every millisecond until it holds or within passes.

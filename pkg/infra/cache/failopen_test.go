@@ -58,8 +58,8 @@ func TestFailOpenWhileRedisIsDownAndRecoveryAfter(t *testing.T) {
 	require.Error(t, b.cache.Clear(ctx))
 
 	time.Sleep(500 * time.Millisecond) // give background reconnection attempts time to fail too
-	require.Len(t, b.log.lines(""), 1, "one log line per ErrorLogInterval, however many errors:\n%v", b.log.lines(""))
-	require.Len(t, b.log.lines("level=WARN"), 1)
+	require.Len(t, b.log.Lines(""), 1, "one log line per ErrorLogInterval, however many errors:\n%v", b.log.Lines(""))
+	require.Len(t, b.log.Lines("level=WARN"), 1)
 
 	srv.Start()
 	eventually(t, recoveryBound, "the cache uses Redis again", func() bool {
@@ -77,7 +77,7 @@ func TestFailOpenWhileRedisIsDownAndRecoveryAfter(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, calls, l.calls.Load(), "hits again, no loads")
-	require.Len(t, b.log.lines("level=INFO"), 1, "the recovery is logged")
+	require.Len(t, b.log.Lines("level=INFO"), 1, "the recovery is logged")
 }
 
 func TestNewWhileRedisIsDownStartsCachingWhenItIsUp(t *testing.T) {

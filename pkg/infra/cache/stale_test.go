@@ -48,7 +48,7 @@ func TestAnInvalidationLostInAnOutageLeavesNothingStale(t *testing.T) {
 		v, _, _ := b.cache.Get(ctx, key)
 		return string(v) == "unpublished"
 	})
-	require.NotEmpty(t, b.log.lines("moved to a new generation"), "the operator is told")
+	require.NotEmpty(t, b.log.Lines("moved to a new generation"), "the operator is told")
 }
 
 // A generation key that is lost (evicted under allkeys-lru, deleted, a Redis restarted from

@@ -29,7 +29,7 @@ func TestAnEmailIsDeliveredAndItsRowKeepsTheServersReply(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, []string{"ada@example.com"}, got[0].To)
 	require.Equal(t, "Your exam results", got[0].Subject)
-	b.logs.requireLine(t, "email job "+queue.TaskID(id)+" completed")
+	b.logs.RequireLine(t, "email job "+queue.TaskID(id)+" completed", 10*time.Second)
 }
 
 func TestA5xxToTheRecipientFailsAtOnceAndSuppressesTheAddress(t *testing.T) {
@@ -93,7 +93,7 @@ func TestA4xxDefersTheEmailWithoutSpendingAnAttempt(t *testing.T) {
 	e := b.waitFor(t, id, 20*time.Second, inState(oes.EmailDelivered))
 	require.Equal(t, 2, e.Deferrals)
 	require.Equal(t, 1, e.AttemptsMade, "one attempt allowed, and two deferrals did not spend it")
-	b.logs.requireLine(t, "deferred: 451 4.7.1 greylisted, try again later")
+	b.logs.RequireLine(t, "deferred: 451 4.7.1 greylisted, try again later", 10*time.Second)
 }
 
 // The seed's pipeline failed every queued email for good within seconds of an SMTP outage.

@@ -1,11 +1,9 @@
 package delivery_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,35 +18,10 @@ import (
 	"github.com/oeshq/oes/pkg/infra/queue/queuetest"
 	"github.com/oeshq/oes/pkg/infra/store"
 	"github.com/oeshq/oes/pkg/oes"
+	"github.com/oeshq/oes/pkg/testkit/logtest"
 	"github.com/oeshq/oes/pkg/testkit/pgtest"
 	"github.com/oeshq/oes/pkg/testkit/smtptest"
 )
-
-// logBuffer collects the worker's log lines; its goroutines write to it concurrently.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// requireLine waits for a log line holding s: a job logs its outcome just after recording it,
-// so a test that saw the record may look before the line is written.
-func (b *logBuffer) requireLine(t *testing.T, s string) {
-	t.Helper()
-	require.Eventually(t, func() bool { return strings.Contains(b.String(), s) }, 10*time.Second, 10*time.Millisecond,
-		"no log line holds %q", s)
-}
 
 // bundle is one test's outbox (a Postgres schema of its own), queue (lanes of its own), SMTP
 // server and worker settings; start runs the worker, so that emails can be written first.
@@ -62,7 +35,7 @@ type bundle struct {
 	relay    outbox.RelayConfig
 	observer delivery.Observer
 	onPause  func(string, bool)
-	logs     *logBuffer
+	logs     *logtest.Buffer
 }
 
 func setup(t *testing.T) *bundle {
@@ -75,7 +48,7 @@ func setup(t *testing.T) *bundle {
 		// Retries that can be watched within a test; the window is the default.
 		handler: delivery.Config{RetryBase: time.Second, RetryMax: 4 * time.Second, OutageRetry: time.Second},
 		relay:   outbox.RelayConfig{Tick: 100 * time.Millisecond},
-		logs:    &logBuffer{},
+		logs:    &logtest.Buffer{},
 	}
 	sender, err := smtpsend.New(smtpsend.Config{
 		Host: b.smtp.Host(), Port: b.smtp.Port(), TLS: smtpsend.TLSNone, From: "OES <no-reply@oes.test>",

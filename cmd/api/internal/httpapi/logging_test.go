@@ -1,45 +1,26 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/infra/logging"
+	"github.com/oeshq/oes/pkg/testkit/logtest"
 	"github.com/oeshq/oes/pkg/testkit/nettest"
 )
-
-// lockedBuffer collects log lines written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // A line a service logs while it handles a request names that request's id, so that an
 // operator can follow one request from the access log to the service that struggled with it.
 func TestServiceLogLinesCarryTheRequestID(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	b.log = logging.New(logs, "json", slog.LevelDebug)
 	// The cache's Redis is down: invalidating after a write fails, and the service says so.
 	api := b.newAPI(t, b.pool, newCache(t, "redis://"+nettest.FreeAddr(t)+"/0", b.ns), b.queue)
