@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bufio"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,24 +15,16 @@ import (
 // the first word of its line, without the trailing slash.
 func readmeLayout(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open("../README.md")
-	require.NoError(t, err)
-	defer f.Close()
 	var paths []string
-	inSection, inBlock := false, false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
+	inBlock := false
+	for _, line := range readmeSection(t, "## Layout") {
 		switch {
-		case strings.HasPrefix(line, "## "):
-			inSection = line == "## Layout"
-		case inSection && strings.HasPrefix(line, "```"):
+		case strings.HasPrefix(line, "```"):
 			inBlock = !inBlock
-		case inSection && inBlock && strings.TrimSpace(line) != "":
+		case inBlock && strings.TrimSpace(line) != "":
 			paths = append(paths, strings.TrimSuffix(strings.Fields(line)[0], "/"))
 		}
 	}
-	require.NoError(t, sc.Err())
 	require.NotEmpty(t, paths, "README.md has no code block under ## Layout")
 	return paths
 }

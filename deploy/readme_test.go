@@ -1,10 +1,8 @@
 package deploy
 
 import (
-	"bufio"
 	"maps"
 	"os"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -20,29 +18,37 @@ type readmeVariable struct {
 	def, readBy, meaning string
 }
 
+// readmeSection returns the lines of the README's section titled heading ("## Layout"), up
+// to the next heading of its level.
+func readmeSection(t *testing.T, heading string) []string {
+	t.Helper()
+	data, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	var lines []string
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "## ") {
+			if in {
+				break
+			}
+			in = line == heading
+			continue
+		}
+		if in {
+			lines = append(lines, line)
+		}
+	}
+	require.NotEmpty(t, lines, "README.md has no section %q", heading)
+	return lines
+}
+
 // readmeConfiguration parses the table under "## Configuration" in the repository's README:
 // columns variable | default | read by | meaning, the first two written as code.
 func readmeConfiguration(t *testing.T) map[string]readmeVariable {
 	t.Helper()
-	f, err := os.Open("../README.md")
-	require.NoError(t, err)
-	defer f.Close()
-
 	rows := map[string]readmeVariable{}
-	inSection, inTable, header := false, false, false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "## ") {
-			if inSection {
-				break
-			}
-			inSection = line == "## Configuration"
-			continue
-		}
-		if !inSection {
-			continue
-		}
+	inTable, header := false, false
+	for _, line := range readmeSection(t, "## Configuration") {
 		if !strings.HasPrefix(line, "|") {
 			if inTable {
 				break // the first table of the section only
@@ -73,34 +79,14 @@ func readmeConfiguration(t *testing.T) map[string]readmeVariable {
 			meaning: strings.Join(cells[3:], "|"),
 		}
 	}
-	require.NoError(t, sc.Err())
 	require.NotEmpty(t, rows, "README.md has no configuration table under ## Configuration")
 	return rows
 }
 
-// defaultTags maps the name of every variable T reads to its default as written in its tag
-// ("" when it has none).
-func defaultTags[T any]() map[string]string {
-	defaults := map[string]string{}
-	var walk func(reflect.Type)
-	walk = func(typ reflect.Type) {
-		for i := range typ.NumField() {
-			f := typ.Field(i)
-			if f.Anonymous && f.Type.Kind() == reflect.Struct {
-				walk(f.Type)
-			} else if name := f.Tag.Get("envconfig"); name != "" {
-				defaults[name] = f.Tag.Get("default")
-			}
-		}
-	}
-	walk(reflect.TypeFor[T]())
-	return defaults
-}
-
-// binaryDefaults is defaultTags of both binaries' environments.
+// binaryDefaults maps every variable either binary reads to its default as --help prints it.
 func binaryDefaults() map[string]string {
-	defaults := defaultTags[config.API]()
-	maps.Copy(defaults, defaultTags[workerenv.Env]())
+	defaults := config.DefaultTexts[config.API]()
+	maps.Copy(defaults, config.DefaultTexts[workerenv.Env]())
 	return defaults
 }
 

@@ -62,7 +62,7 @@ func measureRelay(ctx context.Context, r *rig, client *queue.Client, n int) (enq
 		return enqueueRun{}, err
 	}
 	defer pool.Close()
-	relay := outbox.NewRelay(st, client, outbox.RelayConfig{}, slog.New(slog.DiscardHandler))
+	relay := outbox.NewRelay(st, client, outbox.RelayConfig{JobTimeout: client.Config().Timeout}, slog.New(slog.DiscardHandler))
 	// A relay that runs has set the queue's marker and named its lanes before it relays.
 	if _, err := client.Recover(ctx); err != nil {
 		return enqueueRun{}, err

@@ -92,17 +92,27 @@ func decodeDefault(f reflect.Value, def string) error {
 // pieces) reads, in the order of its fields.
 func Variables[T any]() []string {
 	var names []string
-	var walk func(reflect.Type)
-	walk = func(t reflect.Type) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if f.Anonymous && f.Type.Kind() == reflect.Struct {
-				walk(f.Type)
-			} else if name := f.Tag.Get("envconfig"); name != "" && f.IsExported() {
-				names = append(names, name)
-			}
+	eachVariable(reflect.TypeFor[T](), func(name string, _ reflect.StructTag) { names = append(names, name) })
+	return names
+}
+
+// DefaultTexts maps the name of every environment variable T reads to its default as written
+// in its tag and printed by --help, "" for a variable without one.
+func DefaultTexts[T any]() map[string]string {
+	defaults := map[string]string{}
+	eachVariable(reflect.TypeFor[T](), func(name string, tag reflect.StructTag) { defaults[name] = tag.Get("default") })
+	return defaults
+}
+
+// eachVariable calls fn with the name and tag of every field of t, and of the structs t
+// embeds, that names an environment variable.
+func eachVariable(t reflect.Type, fn func(name string, tag reflect.StructTag)) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			eachVariable(f.Type, fn)
+		} else if name := f.Tag.Get("envconfig"); name != "" && f.IsExported() {
+			fn(name, f.Tag)
 		}
 	}
-	walk(reflect.TypeFor[T]())
-	return names
 }

@@ -40,3 +40,13 @@ func TestVariablesNamesEveryPiecesVariable(t *testing.T) {
 	require.Contains(t, names, "LOG_LEVEL")
 	require.NotContains(t, names, "SMTP_HOST", "the test's struct has no SMTP piece")
 }
+
+func TestDefaultTextsAreTheTagsAsHelpPrintsThem(t *testing.T) {
+	t.Parallel()
+	defaults := config.DefaultTexts[testConfig]()
+	require.Equal(t, "64MiB", defaults["CACHE_LOCAL_SIZE"])
+	require.Equal(t, "json", defaults["LOG_FORMAT"])
+	require.Contains(t, defaults, "CACHE_REDIS_URL")
+	require.Empty(t, defaults["CACHE_REDIS_URL"], "a variable without a default")
+	require.Len(t, defaults, len(config.Variables[testConfig]()))
+}

@@ -45,14 +45,16 @@ func (e Env) QueueConfig() queue.Config {
 	}
 }
 
-// DeliveryConfig is the delivery handler's configuration; its backoff is the queue's.
+// DeliveryConfig is the delivery handler's configuration. Its backoff is the queue's, which
+// delivery.StartWorker gives it.
 func (e Env) DeliveryConfig() delivery.Config {
-	return delivery.Config{RetryBase: e.EmailBackoffBase, RetryMax: e.EmailBackoffMax, RetryWindow: e.EmailRetryWindow}
+	return delivery.Config{RetryWindow: e.EmailRetryWindow}
 }
 
-// RelayConfig is the outbox relay's configuration, without the chores the worker adds.
+// RelayConfig is the outbox relay's configuration, without the chores the worker adds. Its
+// JobTimeout is the queue's, which delivery.StartWorker gives it.
 func (e Env) RelayConfig() outbox.RelayConfig {
-	return outbox.RelayConfig{SweepInterval: e.EmailSweepInterval, JobTimeout: e.EmailJobTimeout}
+	return outbox.RelayConfig{SweepInterval: e.EmailSweepInterval}
 }
 
 // SenderConfig is the SMTP sender's configuration: one connection per concurrent delivery, so

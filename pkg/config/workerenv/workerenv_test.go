@@ -25,8 +25,6 @@ func TestDefaultsAreWhatAnEmptyEnvironmentLoads(t *testing.T) {
 
 	require.NoError(t, def.QueueConfig().ValidateServer())
 	require.Equal(t, def.EmailConcurrency, def.SenderConfig().PoolSize, "one SMTP connection per concurrent delivery")
-	require.Equal(t, def.QueueConfig().RetryBase, def.DeliveryConfig().RetryBase, "one backoff for the queue and the handler")
-	require.Equal(t, def.QueueConfig().Timeout, def.RelayConfig().JobTimeout)
 }
 
 func TestLoadRefusesAQueueTheWorkerCannotRun(t *testing.T) {

@@ -11,3 +11,6 @@ func (c *Cache) RedisKey(ctx context.Context, k Key) (string, error) {
 	}
 	return redisKey(prefix, k), nil
 }
+
+// FlightTimeout bounds a GetOrSet flight.
+const FlightTimeout = flightTimeout

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/infra/cache"
@@ -167,4 +168,53 @@ func TestGetOrSetRaisesLoadPanicInCaller(t *testing.T) {
 			panic("load bug")
 		})
 	})
+}
+
+// A flight serves every caller waiting for its key: the caller that started it going away does
+// not cancel it, it keeps that caller's values (the request id), and it is bounded whatever
+// its load does.
+func TestAFlightOutlivesItsFirstCallerWithinABound(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	type requestID struct{}
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var seen struct {
+		err      error
+		deadline time.Time
+		bounded  bool
+		id       any
+	}
+	load := func(ctx context.Context) ([]byte, error) {
+		once.Do(func() {
+			close(started)
+			<-release
+			seen.err = ctx.Err()
+			seen.deadline, seen.bounded = ctx.Deadline()
+			seen.id = ctx.Value(requestID{})
+		})
+		return []byte(`"fresh"`), nil
+	}
+
+	first, cancel := context.WithCancel(context.WithValue(t.Context(), requestID{}, "req-1"))
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := b.cache.GetOrSet(first, cache.Exam(7), 0, load)
+		firstDone <- err
+	}()
+	<-started
+	second := make(chan []byte, 1)
+	go func() {
+		v, err := b.cache.GetOrSet(t.Context(), cache.Exam(7), 0, load)
+		assert.NoError(t, err)
+		second <- v
+	}()
+	cancel()
+	require.ErrorIs(t, <-firstDone, context.Canceled, "the first caller stops waiting")
+	close(release)
+	require.Equal(t, `"fresh"`, string(<-second), "the waiting caller gets the flight's value")
+	require.NoError(t, seen.err, "the first caller's cancel does not reach the flight")
+	require.True(t, seen.bounded, "the flight has a deadline")
+	require.LessOrEqual(t, time.Until(seen.deadline), cache.FlightTimeout)
+	require.Equal(t, "req-1", seen.id, "the flight keeps the first caller's values")
 }

@@ -88,9 +88,14 @@ func StartWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.Observer != nil {
 		opts = append(opts, WithObserver(cfg.Observer))
 	}
-	handlerCfg := cfg.Handler
+	// The handler backs off like the queue, and the relay knows how long the queue lets a
+	// job run, unless told otherwise.
+	handlerCfg, relayCfg := cfg.Handler, cfg.Relay
 	if handlerCfg.RetryBase == 0 {
 		handlerCfg.RetryBase, handlerCfg.RetryMax = cfg.Queue.RetryBase, cfg.Queue.RetryMax
+	}
+	if relayCfg.JobTimeout == 0 {
+		relayCfg.JobTimeout = cfg.Queue.Timeout
 	}
 	// The concurrent deliveries claim and record their emails in shared statements.
 	batch := cfg.Store.Batched()
@@ -98,7 +103,7 @@ func StartWorker(cfg WorkerConfig) (*Worker, error) {
 		server:  asynq.NewServerFromRedisClient(rdb, srvCfg),
 		handler: New(batch, cfg.Sender, handlerCfg, log, opts...),
 		batch:   batch,
-		relay:   outbox.NewRelay(cfg.Store, client, cfg.Relay, log),
+		relay:   outbox.NewRelay(cfg.Store, client, relayCfg, log),
 		client:  client,
 		rdb:     rdb,
 	}

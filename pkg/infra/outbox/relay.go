@@ -24,8 +24,8 @@ type RelayConfig struct {
 	// that was behind). A lost marker starts a sweep at once. Zero sweeps only then.
 	SweepInterval time.Duration
 	// JobTimeout is the queue's Timeout: an email claimed longer ago than this plus a margin
-	// is no longer being sent by anyone, and is queued again if Redis lost its task. Zero
-	// means the Timeout of the queue the relay is given, when it is a *queue.Client.
+	// is no longer being sent by anyone, and is queued again if Redis lost its task.
+	// delivery.StartWorker sets it to its queue's when it is zero.
 	JobTimeout time.Duration
 	// LeaderRetry is how often a relay that is not the leader tries to become it. Default 5s.
 	LeaderRetry time.Duration
@@ -42,15 +42,12 @@ type Chore struct {
 	Run      func(ctx context.Context) (int, error)
 }
 
-func (c RelayConfig) withDefaults(q Queue) RelayConfig {
+func (c RelayConfig) withDefaults() RelayConfig {
 	if c.Batch <= 0 {
 		c.Batch = 500
 	}
 	if c.Tick <= 0 {
 		c.Tick = time.Second
-	}
-	if qc, ok := q.(*queue.Client); ok && c.JobTimeout <= 0 {
-		c.JobTimeout = qc.Config().Timeout
 	}
 	if c.LeaderRetry <= 0 {
 		c.LeaderRetry = 5 * time.Second
@@ -107,7 +104,7 @@ func NewRelay(st *store.Store, q Queue, cfg RelayConfig, log *slog.Logger) *Rela
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Relay{store: st, queue: q, cfg: cfg.withDefaults(q), log: log.With("component", "relay"), now: time.Now}
+	return &Relay{store: st, queue: q, cfg: cfg.withDefaults(), log: log.With("component", "relay"), now: time.Now}
 }
 
 // Stats returns what the relay has done so far.

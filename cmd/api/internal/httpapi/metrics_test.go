@@ -2,28 +2,16 @@ package httpapi_test
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/infra/cache"
 	"github.com/oeshq/oes/pkg/infra/metrics"
+	"github.com/oeshq/oes/pkg/testkit/promtest"
 )
-
-// scrape returns what Prometheus would read from reg.
-func scrape(t *testing.T, reg *prometheus.Registry) string {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/metrics", nil)
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, req)
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	return rec.Body.String()
-}
 
 func TestMetricsByRouteTemplateCacheKindAndPool(t *testing.T) {
 	t.Parallel()
@@ -42,7 +30,7 @@ func TestMetricsByRouteTemplateCacheKindAndPool(t *testing.T) {
 	require.Equal(t, 404, do(t, api, call{method: "GET", path: "/no/such/path/67890"}).Code)
 	require.Equal(t, 405, do(t, api, call{method: "PUT", path: "/api/v1/exams"}).Code)
 
-	out := scrape(t, reg)
+	out := promtest.Scrape(t, reg)
 	for _, line := range []string{
 		`oes_http_requests_total{method="POST",route="/api/v1/exams",status="201"} 1`,
 		`oes_http_requests_total{method="GET",route="/api/v1/exams/:id",status="200"} 4`,

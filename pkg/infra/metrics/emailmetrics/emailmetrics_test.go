@@ -1,41 +1,18 @@
 package emailmetrics_test
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"regexp"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oeshq/oes/pkg/infra/mail"
 	"github.com/oeshq/oes/pkg/infra/metrics/emailmetrics"
 	"github.com/oeshq/oes/pkg/infra/queue"
 	"github.com/oeshq/oes/pkg/infra/queue/queuetest"
+	"github.com/oeshq/oes/pkg/testkit/promtest"
 )
-
-func scrape(t *testing.T, reg *prometheus.Registry) string {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/metrics", nil)
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, req)
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	return rec.Body.String()
-}
-
-// value returns the value of the one sample of series (name and labels, as exposed) in out.
-func value(t *testing.T, out, series string) float64 {
-	t.Helper()
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(out)
-	require.NotNil(t, m, "no %s in\n%s", series, out)
-	v, err := strconv.ParseFloat(m[1], 64)
-	require.NoError(t, err)
-	return v
-}
 
 // Every lane's wait histogram exists from the start; a wait lands in its lane's buckets.
 func TestQueueWaitByLane(t *testing.T) {
@@ -43,21 +20,21 @@ func TestQueueWaitByLane(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	d := emailmetrics.NewDelivery(reg)
 	for _, lane := range []string{queue.LaneCritical, queue.LaneDefault, queue.LaneLow} {
-		require.Zero(t, value(t, scrape(t, reg), `oes_email_queue_wait_seconds_count{lane="`+lane+`"}`))
+		require.Zero(t, promtest.Value(t, promtest.Scrape(t, reg), `oes_email_queue_wait_seconds_count{lane="`+lane+`"}`))
 	}
 	d.Taken(queue.LaneCritical, 30*time.Millisecond)
 	d.Taken(queue.LaneCritical, -time.Second) // a clock skew counts as no wait
 	d.Sent(10*time.Millisecond, nil)
 	d.Failed(mail.ClassTemporary, true)
 
-	out := scrape(t, reg)
-	require.Equal(t, 2.0, value(t, out, `oes_email_queue_wait_seconds_count{lane="critical"}`))
-	require.Equal(t, 1.0, value(t, out, `oes_email_queue_wait_seconds_bucket{lane="critical",le="0.01"}`))
-	require.Equal(t, 2.0, value(t, out, `oes_email_queue_wait_seconds_bucket{lane="critical",le="0.05"}`))
-	require.InDelta(t, 0.03, value(t, out, `oes_email_queue_wait_seconds_sum{lane="critical"}`), 1e-9)
-	require.Zero(t, value(t, out, `oes_email_queue_wait_seconds_count{lane="low"}`))
-	require.Equal(t, 1.0, value(t, out, `oes_emails_delivered_total`))
-	require.Equal(t, 1.0, value(t, out, `oes_emails_retried_total{class="temporary"}`))
+	out := promtest.Scrape(t, reg)
+	require.Equal(t, 2.0, promtest.Value(t, out, `oes_email_queue_wait_seconds_count{lane="critical"}`))
+	require.Equal(t, 1.0, promtest.Value(t, out, `oes_email_queue_wait_seconds_bucket{lane="critical",le="0.01"}`))
+	require.Equal(t, 2.0, promtest.Value(t, out, `oes_email_queue_wait_seconds_bucket{lane="critical",le="0.05"}`))
+	require.InDelta(t, 0.03, promtest.Value(t, out, `oes_email_queue_wait_seconds_sum{lane="critical"}`), 1e-9)
+	require.Zero(t, promtest.Value(t, out, `oes_email_queue_wait_seconds_count{lane="low"}`))
+	require.Equal(t, 1.0, promtest.Value(t, out, `oes_emails_delivered_total`))
+	require.Equal(t, 1.0, promtest.Value(t, out, `oes_emails_retried_total{class="temporary"}`))
 }
 
 // The oldest waiting job's age is asynq's latency of its lane, and 0 in a lane where none
@@ -69,9 +46,9 @@ func TestOldestWaitingJobByLane(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(emailmetrics.NewQueueCollector(client))
 
-	out := scrape(t, reg)
+	out := promtest.Scrape(t, reg)
 	for _, lane := range []string{queue.LaneCritical, queue.LaneDefault, queue.LaneLow} {
-		require.Zero(t, value(t, out, `oes_email_queue_oldest_waiting_seconds{lane="`+lane+`"}`), "no job waits yet")
+		require.Zero(t, promtest.Value(t, out, `oes_email_queue_oldest_waiting_seconds{lane="`+lane+`"}`), "no job waits yet")
 	}
 
 	ctx := t.Context()
@@ -80,12 +57,12 @@ func TestOldestWaitingJobByLane(t *testing.T) {
 	require.NoError(t, client.Enqueue(ctx, queue.Job{ID: 2, Kind: "generic", Priority: 1}))
 	require.NoError(t, client.Enqueue(ctx, queue.Job{ID: 3, Kind: "generic", Priority: 9, RunAt: time.Now().Add(time.Hour)}))
 
-	out = scrape(t, reg)
-	oldest := value(t, out, `oes_email_queue_oldest_waiting_seconds{lane="low"}`)
+	out = promtest.Scrape(t, reg)
+	oldest := promtest.Value(t, out, `oes_email_queue_oldest_waiting_seconds{lane="low"}`)
 	require.GreaterOrEqual(t, oldest, 1.1, "the first job's age, not the second's")
 	require.Less(t, oldest, 30.0)
-	require.Equal(t, 2.0, value(t, out, `oes_email_queue_jobs{lane="low",state="waiting"}`))
-	require.Zero(t, value(t, out, `oes_email_queue_oldest_waiting_seconds{lane="critical"}`), "a delayed job does not wait yet")
-	require.Equal(t, 1.0, value(t, out, `oes_email_queue_jobs{lane="critical",state="delayed"}`))
+	require.Equal(t, 2.0, promtest.Value(t, out, `oes_email_queue_jobs{lane="low",state="waiting"}`))
+	require.Zero(t, promtest.Value(t, out, `oes_email_queue_oldest_waiting_seconds{lane="critical"}`), "a delayed job does not wait yet")
+	require.Equal(t, 1.0, promtest.Value(t, out, `oes_email_queue_jobs{lane="critical",state="delayed"}`))
 	require.NotContains(t, out, cfg.QueuePrefix, "lanes are labelled by name, not by queue")
 }
